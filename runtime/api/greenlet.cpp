@@ -1,0 +1,267 @@
+// greenlet semantics on top of the scheduler's switch: values and exceptions passed both ways,
+// parents, death, throw, settrace, and GreenletExit for greenlets dropped while suspended.
+#include <cstdio>
+#include <cstring>
+
+#include "api_internal.h"
+#include "diagnostics.h"
+#include "greenrun.hpp"
+
+namespace greenrun {
+namespace {
+
+using rt::GreenThread;
+using rt::ThreadState;
+
+thread_local TraceFunction t_trace;
+
+// What a greenlet runs and what it left behind; owned by its GreenThread (freed in on_free).
+struct Body {
+  Greenlet::Run run;
+  std::any result;
+  std::exception_ptr error;  // what escaped run(), GreenletExit excluded
+};
+
+Body* body_of(const GreenThread* t) { return static_cast<Body*>(t->user); }
+
+void free_body(GreenThread* t) { delete body_of(t); }
+
+void trace(const char* event, GreenThread* origin, GreenThread* target) {
+  if (!t_trace) return;
+  rt::retain(origin);
+  rt::retain(target);
+  TraceFunction fn = t_trace;  // the callback may call settrace
+  fn(event, Greenlet(origin), Greenlet(target));
+}
+
+bool is_greenlet_exit(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const GreenletExit&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+GreenThread* first_live_ancestor(GreenThread* t) {
+  while (t && t->dead()) t = t->parent;
+  return t;
+}
+
+// A greenlet switch may resume a thread that is suspended in a switch or not started yet;
+// resuming one that is parked on something else would fake its wake-up.
+void check_switchable(GreenThread* self, GreenThread* target) {
+  if (target->hub != self->hub)
+    throw GreenletError("greenrun: cannot switch to a greenlet of another OS thread");
+  if (target->state == ThreadState::created) return;
+  if (target->state == ThreadState::parked && target->wait_reason == rt::WaitReason::switched_away)
+    return;
+  throw GreenletError(
+      "greenrun: cannot switch to a greenlet that is scheduled or blocked in a wait");
+}
+
+// The heart of switch/throw: hand over, suspend, and interpret what we are resumed with.
+std::any transfer(GreenThread* target, std::any value, std::exception_ptr error) {
+  GreenThread* self = rt::current();
+  if (target == self) {
+    if (error) std::rethrow_exception(error);
+    return value;
+  }
+  check_switchable(self, target);
+  trace(error ? "throw" : "switch", self, target);
+  target->transfer_value = std::move(value);
+  target->transfer_error = std::move(error);
+  self->state = ThreadState::parked;
+  self->wait_reason = rt::WaitReason::switched_away;
+  self->wake = rt::Wake::woken;
+  rt::switch_to(target);
+  self->wait_reason = rt::WaitReason::none;
+  api::woken(self->wake);
+  if (self->transfer_error) {
+    std::exception_ptr e = std::move(self->transfer_error);
+    self->transfer_error = nullptr;
+    std::rethrow_exception(e);
+  }
+  std::any received = std::move(self->transfer_value);
+  self->transfer_value.reset();
+  return received;
+}
+
+void greenlet_main(GreenThread* self) {
+  Body* body = body_of(self);
+  std::any argument = std::move(self->transfer_value);
+  self->transfer_value.reset();
+  std::exception_ptr thrown = std::move(self->transfer_error);
+  self->transfer_error = nullptr;
+  if (!thrown && self->pending_throw) {  // killed before it ever ran
+    thrown = std::move(self->pending_throw);
+    self->pending_throw = nullptr;
+  }
+  if (thrown) {  // throw into an unstarted greenlet: it dies without running
+    if (is_greenlet_exit(thrown)) body->result = GreenletExit{};
+    else body->error = thrown;
+  } else {
+    try {
+      body->result = body->run(std::move(argument));
+    } catch (const GreenletExit&) {
+      body->result = GreenletExit{};
+    } catch (...) {
+      body->error = std::current_exception();
+    }
+  }
+  body->run = nullptr;  // drop captures now, while the thread's stack still exists
+
+  if (self->keeps_itself) {  // spawned: report like gevent, then let the scheduler move on
+    if (body->error) {
+      char who[96];
+      rt::describe(self, who, sizeof who);
+      const char* what = "an exception that is not a std::exception";
+      try {
+        std::rethrow_exception(body->error);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "greenrun: green thread %s failed: %s\n", who, e.what());
+        what = nullptr;
+      } catch (...) {
+      }
+      if (what) std::fprintf(stderr, "greenrun: green thread %s failed: %s\n", who, what);
+    }
+    self->hub->scheduler().exit_current();
+  }
+
+  // greenlet: the result (or the exception) goes to the parent.
+  GreenThread* parent = first_live_ancestor(self->parent);
+  self->state = ThreadState::dead;
+  self->hub->bury(self);
+  if (!parent || (parent->state != ThreadState::created &&
+                  !(parent->state == ThreadState::parked &&
+                    parent->wait_reason == rt::WaitReason::switched_away))) {
+    self->hub->scheduler().exit_current();  // nobody waits for the value: just move on
+  }
+  trace(body->error ? "throw" : "switch", self, parent);
+  parent->transfer_value = body->error ? std::any{} : body->result;
+  parent->transfer_error = body->error;
+  rt::switch_to(parent);
+  rt::fatal(self, "a finished greenlet was resumed", "report this as a greenrun bug");
+}
+
+GreenThread* checked(GreenThread* t) {
+  if (!t) throw GreenletError("greenrun: empty Greenlet handle");
+  return t;
+}
+
+}  // namespace
+
+namespace detail {
+GreenThread* make_greenlet(Greenlet::Run run, GreenThread* parent, std::size_t stack_size) {
+  if (!run) throw std::invalid_argument("greenrun: a greenlet needs a function to run");
+  rt::Hub& hub = api::hub();
+  int error = 0;
+  auto* body = new Body{std::move(run), {}, {}};
+  GreenThread* t = hub.create_thread(&greenlet_main, body, stack_size, &error);
+  if (!t) {
+    delete body;
+    if (error == EINVAL)
+      throw std::invalid_argument("greenrun: stack size " + std::to_string(stack_size) +
+                                  " is below the minimum of " +
+                                  std::to_string(rt::StackPool::kMinimumSize) + " bytes");
+    throw std::bad_alloc();
+  }
+  t->on_free = &free_body;
+  if (parent) t->parent = parent;
+  rt::retain(t);
+  return t;
+}
+std::any result_of(const GreenThread* t) { return body_of(t)->result; }
+std::exception_ptr error_of(const GreenThread* t) {
+  return t->is_root || t->is_hub ? nullptr : body_of(t)->error;
+}
+}  // namespace detail
+
+Greenlet::Greenlet(Run run, const Greenlet* parent, std::size_t stack_size)
+    : thread_(detail::make_greenlet(std::move(run), parent ? checked(parent->thread_) : nullptr,
+                                    stack_size)) {}
+
+Greenlet::Greenlet(GreenThread* adopt) : thread_(adopt) {}
+
+Greenlet::Greenlet(const Greenlet& other) : thread_(other.thread_) {
+  if (thread_) rt::retain(thread_);
+}
+
+Greenlet::Greenlet(Greenlet&& other) noexcept : thread_(std::exchange(other.thread_, nullptr)) {}
+
+Greenlet& Greenlet::operator=(Greenlet other) noexcept {
+  std::swap(thread_, other.thread_);
+  return *this;
+}
+
+Greenlet::~Greenlet() {
+  GreenThread* t = std::exchange(thread_, nullptr);
+  if (!t) return;
+  bool last = t->refs == 1;
+  bool suspended = t->started() && !t->dead() && !t->keeps_itself && !t->is_root && !t->is_hub;
+  GreenThread* self = rt::current();
+  if (last && suspended && self && t != self && t->hub == self->hub &&
+      t->state == ThreadState::parked && t->wait_reason == rt::WaitReason::switched_away) {
+    // greenlet's rule: raise GreenletExit at the suspension point so its cleanup runs, and
+    // come back here when it is done.
+    t->parent = self;
+    try {
+      transfer(t, {}, std::make_exception_ptr(GreenletExit{}));
+    } catch (...) {
+      rt::warn(t, "a greenlet destroyed while suspended raised instead of exiting",
+               "let GreenletExit propagate out of the greenlet");
+    }
+  }
+  rt::release(t);
+}
+
+std::any Greenlet::switch_to(std::any value) {
+  GreenThread* target = first_live_ancestor(checked(thread_));
+  if (!target) throw GreenletError("greenrun: the greenlet and all its parents are dead");
+  return transfer(target, std::move(value), nullptr);
+}
+
+std::any Greenlet::throw_into(std::exception_ptr error) {
+  GreenThread* target = first_live_ancestor(checked(thread_));
+  if (!target) throw GreenletError("greenrun: the greenlet and all its parents are dead");
+  if (!error) error = std::make_exception_ptr(GreenletExit{});
+  return transfer(target, {}, std::move(error));
+}
+
+Greenlet Greenlet::parent() const {
+  GreenThread* p = checked(thread_)->parent;
+  if (!p) return Greenlet();
+  rt::retain(p);
+  return Greenlet(p);
+}
+
+void Greenlet::set_parent(const Greenlet& parent) {
+  GreenThread* t = checked(thread_);
+  GreenThread* p = checked(parent.thread_);
+  if (p->hub != t->hub) throw GreenletError("greenrun: parent belongs to another OS thread");
+  for (GreenThread* a = p; a; a = a->parent)
+    if (a == t) throw GreenletError("greenrun: cyclic parent chain");
+  t->parent = p;
+}
+
+bool Greenlet::started() const { return checked(thread_)->started(); }
+bool Greenlet::dead() const { return checked(thread_)->dead(); }
+Greenlet::operator bool() const { return thread_ && thread_->started() && !thread_->dead(); }
+std::uint64_t Greenlet::id() const { return checked(thread_)->id; }
+std::string Greenlet::name() const { return checked(thread_)->name; }
+void Greenlet::set_name(const std::string& name) { rt::set_name(checked(thread_), name.c_str()); }
+
+Greenlet Greenlet::current() {
+  GreenThread* t = rt::current();
+  if (!t) t = api::hub().root();
+  rt::retain(t);
+  return Greenlet(t);
+}
+
+TraceFunction settrace(TraceFunction fn) { return std::exchange(t_trace, std::move(fn)); }
+TraceFunction gettrace() { return t_trace; }
+
+const char* context_backend() { return rt::context_backend(); }
+
+}  // namespace greenrun

@@ -1,0 +1,48 @@
+// First frame of a new context for the x86-64 register switch.
+// makecontext(3) decides the entry registers (rip, rsp with __start_context as the return
+// address, rbx pointing at uc_link); we lay them out as the frame context_x86_64.S pops.
+#include <ucontext.h>
+
+#include <cstdint>
+
+#include "context.h"
+
+extern "C" void greenrun_context_switch(void** save_sp, void* load_sp);
+
+namespace greenrun::rt {
+namespace {
+
+struct SwitchFrame {  // mirrors the table at the top of context_x86_64.S
+  std::uint32_t mxcsr;
+  std::uint16_t x87_control;
+  std::uint16_t padding;
+  std::uint64_t r15, r14, r13, r12, rbx, rbp;
+  std::uint64_t resume_address;
+};
+static_assert(sizeof(SwitchFrame) == 64);
+
+}  // namespace
+
+void context_make(Context& ctx, void* stack_lo, std::size_t stack_size, void (*entry)()) {
+  ucontext_t uc{};
+  uc.uc_stack.ss_sp = stack_lo;
+  uc.uc_stack.ss_size = stack_size;
+  uc.uc_link = nullptr;
+  makecontext(&uc, entry, 0);
+
+  const auto entry_sp = static_cast<std::uint64_t>(uc.uc_mcontext.gregs[REG_RSP]);
+  auto* frame = reinterpret_cast<SwitchFrame*>(entry_sp - sizeof(SwitchFrame));
+  *frame = SwitchFrame{};
+  // A new context starts with the control words of the thread that made it, as a pthread does.
+  __asm__ volatile("stmxcsr %0" : "=m"(frame->mxcsr));
+  __asm__ volatile("fnstcw %0" : "=m"(frame->x87_control));
+  frame->rbx = static_cast<std::uint64_t>(uc.uc_mcontext.gregs[REG_RBX]);
+  frame->resume_address = static_cast<std::uint64_t>(uc.uc_mcontext.gregs[REG_RIP]);
+  ctx.saved = frame;
+}
+
+void context_switch(Context& from, Context& to) { greenrun_context_switch(&from.saved, to.saved); }
+
+const char* context_backend() { return "x86_64"; }
+
+}  // namespace greenrun::rt

@@ -1,0 +1,50 @@
+/* greenrun_context_switch(void** save_sp, void* load_sp) — System V x86-64.
+ *
+ * Frame left on the suspended stack (low address first), 64 bytes:
+ *   +0   MXCSR (4 bytes)      SSE control/status: rounding mode and exception masks are callee-saved
+ *   +4   x87 control word (2) precision and rounding control, also callee-saved
+ *   +8   r15
+ *   +16  r14
+ *   +24  r13
+ *   +32  r12
+ *   +40  rbx
+ *   +48  rbp
+ *   +56  resume address       pushed by our caller's `call`
+ * Resumption pops the address and jumps: `ret` here would mispredict on the return stack buffer
+ * because the call being returned from was made on another stack.
+ */
+    .text
+    .globl  greenrun_context_switch
+    .hidden greenrun_context_switch
+    .type   greenrun_context_switch, @function
+    .p2align 4
+greenrun_context_switch:
+    .cfi_startproc
+    endbr64
+    pushq   %rbp
+    pushq   %rbx
+    pushq   %r12
+    pushq   %r13
+    pushq   %r14
+    pushq   %r15
+    subq    $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw  4(%rsp)
+    movq    %rsp, (%rdi)        /* publish where the suspended context resumes */
+
+    movq    %rsi, %rsp          /* adopt the target's stack */
+    ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    addq    $8, %rsp
+    popq    %r15
+    popq    %r14
+    popq    %r13
+    popq    %r12
+    popq    %rbx
+    popq    %rbp
+    popq    %rcx
+    jmpq    *%rcx
+    .cfi_endproc
+    .size   greenrun_context_switch, .-greenrun_context_switch
+
+    .section .note.GNU-stack,"",@progbits

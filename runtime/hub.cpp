@@ -1,0 +1,222 @@
+// The hub: the libuv loop, run in a green thread of its own.
+//
+// Model. The hub thread runs only when no other thread is ready (or the direct-switch budget
+// is spent). Its body polls libuv once — blocking when nothing is ready, not blocking when
+// something is — then resumes the first ready thread. libuv callbacks only call ready(); they
+// never run green code themselves, so a callback can never block the loop.
+//
+// Timers: one uv_timer armed for the earliest deadline of the timer heap, rather than one
+// uv_timer per sleeper: 100,000 sleepers cost a heap slot each instead of a handle each, and
+// need no uv_close dance before their memory can be reused. Deadlines are checked against
+// CLOCK_MONOTONIC in nanoseconds, so a sleep never ends early through libuv's millisecond clock.
+//
+// Deadlock: when nothing is ready, no timer is pending and the loop has nothing alive (no
+// handle, no request, no promised cross-thread post), nothing can ever wake a parked thread.
+// The handler decides what then: the API raises LoopExit in the root thread (gevent does the
+// same); the preload prints a report and keeps waiting.
+#include "hub.h"
+
+#include <cxxabi.h>
+
+#include <cerrno>
+#include <new>
+
+#include "diagnostics.h"
+#include "stack_overflow.h"
+
+namespace greenrun::rt {
+namespace {
+
+thread_local Hub* t_hub = nullptr;
+
+void thread_entry() {
+  GreenThread* self = current();
+  self->hub->reap();
+  errno = 0;
+  self->body(self);
+  fatal(self, "a green thread body returned without exiting", "report this as a greenrun bug");
+}
+
+}  // namespace
+
+Hub& Hub::get() {
+  if (!t_hub) t_hub = new Hub();  // leaked on purpose: shims may run during exit
+  return *t_hub;
+}
+
+Hub* Hub::get_if_exists() { return t_hub; }
+
+Hub::Hub() : scheduler_(*this) {
+  install_overflow_handler();
+  exception_state_ = reinterpret_cast<ExceptionState*>(abi::__cxa_get_globals());
+  uv_loop_init(&loop_);
+  uv_timer_init(&loop_, &timer_);
+  timer_.data = this;
+  uv_async_init(&loop_, &async_, &on_async);
+  async_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
+
+  root_ = new GreenThread();
+  root_->hub = this;
+  root_->id = next_id_++;
+  root_->is_root = true;
+  root_->state = ThreadState::running;
+  root_->refs = 1;  // never freed
+  ++alive_;
+  set_name(root_, "main");
+  set_current(root_);
+
+  int error = 0;
+  hub_thread_ = create_thread(&hub_body, this, kHubStackSize, &error);
+  if (!hub_thread_) fatal(root_, "cannot allocate the hub's stack", "check ulimit -v and memory");
+  hub_thread_->is_hub = true;
+  hub_thread_->refs = 1;
+  set_name(hub_thread_, "hub");
+}
+
+GreenThread* Hub::create_thread(void (*body)(GreenThread*), void* user, std::size_t stack_size,
+                                int* error) {
+  Stack stack;
+  int rc = stacks_.acquire(stack_size ? stack_size : default_stack_size_, stack);
+  if (rc != 0) {
+    *error = -rc;
+    return nullptr;
+  }
+  auto* t = new (std::nothrow) GreenThread();
+  if (!t) {
+    stacks_.release(stack);
+    *error = ENOMEM;
+    return nullptr;
+  }
+  t->stack = stack;
+  t->hub = this;
+  t->id = next_id_++;
+  t->body = body;
+  t->user = user;
+  t->parent = current() ? current() : root_;
+  context_make(t->context, stack.lo, stack.size, &thread_entry);
+  ++alive_;
+  return t;
+}
+
+void Hub::destroy_thread(GreenThread* t) {
+  if (t->stack.mapping) stacks_.release(t->stack);
+  if (t->on_free) t->on_free(t);
+  --alive_;
+  delete t;
+}
+
+void Hub::reap_dying() {
+  GreenThread* t = dying_;
+  dying_ = nullptr;
+  stacks_.release(t->stack);
+  scheduler_.wake_all(t->joiners);
+  if (t->keeps_itself) {
+    t->keeps_itself = false;
+    release(t);
+  } else if (t->refs == 0) {
+    destroy_thread(t);
+  }
+}
+
+void Hub::hub_body(GreenThread* self) { static_cast<Hub*>(self->user)->run_loop(); }
+
+void Hub::run_loop() {
+  for (;;) {
+    scheduler_.reset_direct_budget();
+    drain_posted();
+    arm_timer();
+    if (external_wakers_.load(std::memory_order_relaxed) > 0)
+      uv_ref(reinterpret_cast<uv_handle_t*>(&async_));
+    else
+      uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
+    bool ready = scheduler_.has_ready();
+    if (!ready && !uv_loop_alive(&loop_)) {
+      handle_deadlock();
+      continue;
+    }
+    uv_run(&loop_, ready ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+    scheduler_.timers().fire_due(monotonic_now());
+    if (scheduler_.has_ready()) {
+      GreenThread* next = scheduler_.next_ready();
+      hub_thread_->state = ThreadState::ready;
+      switch_to(next);
+    }
+  }
+}
+
+void Hub::arm_timer() {
+  Nanos earliest = scheduler_.timers().earliest();
+  if (earliest == kNever) {
+    if (armed_for_ != kNever) uv_timer_stop(&timer_);
+    armed_for_ = kNever;
+    return;
+  }
+  uv_update_time(&loop_);
+  Nanos wait = earliest - monotonic_now();
+  // Round up: a timer that fires early only costs a re-arm, one that fires late is a bug.
+  std::uint64_t ms = wait <= 0 ? 0 : static_cast<std::uint64_t>((wait + 999'999) / 1'000'000);
+  uv_timer_start(&timer_, &on_timer, ms, 0);
+  armed_for_ = earliest;
+}
+
+void Hub::on_timer(uv_timer_t* timer) {
+  auto* hub = static_cast<Hub*>(timer->data);
+  hub->armed_for_ = kNever;
+  hub->scheduler_.timers().fire_due(monotonic_now());
+}
+
+void Hub::post(RemoteTask* task) {
+  RemoteTask* head = posted_.load(std::memory_order_relaxed);
+  do {
+    task->next = head;
+  } while (!posted_.compare_exchange_weak(head, task, std::memory_order_release,
+                                          std::memory_order_relaxed));
+  uv_async_send(&async_);
+}
+
+void Hub::on_async(uv_async_t* async) { static_cast<Hub*>(async->data)->drain_posted(); }
+
+void Hub::drain_posted() {
+  RemoteTask* list = posted_.exchange(nullptr, std::memory_order_acquire);
+  RemoteTask* fifo = nullptr;  // the stack holds them newest first
+  while (list) {
+    RemoteTask* next = list->next;
+    list->next = fifo;
+    fifo = list;
+    list = next;
+  }
+  while (fifo) {
+    RemoteTask* next = fifo->next;
+    fifo->run(fifo);
+    fifo = next;
+  }
+}
+
+void Hub::add_external_waker() { external_wakers_.fetch_add(1, std::memory_order_relaxed); }
+
+void Hub::remove_external_waker() {
+  external_wakers_.fetch_sub(1, std::memory_order_relaxed);
+  uv_async_send(&async_);  // let the loop re-evaluate whether it is still alive
+}
+
+void Hub::handle_deadlock() {
+  if (deadlock_handler_) {
+    deadlock_handler_(*this);
+    if (scheduler_.has_ready()) {
+      GreenThread* next = scheduler_.next_ready();
+      hub_thread_->state = ThreadState::ready;
+      switch_to(next);
+    }
+    return;
+  }
+  if (root_->state != ThreadState::parked)
+    fatal(root_, "every green thread is blocked but the main thread is not parked",
+          "report this as a greenrun bug");
+  scheduler_.ready(root_, Wake::deadlock);
+  GreenThread* next = scheduler_.next_ready();
+  hub_thread_->state = ThreadState::ready;
+  switch_to(next);
+}
+
+}  // namespace greenrun::rt

@@ -1,0 +1,100 @@
+// The hub: one per OS thread that uses greenrun. It owns the libuv loop (run in a green thread
+// of its own, like gevent's hub), the scheduler, the timers and the stack pool. Invariant: all
+// of it is touched only from its OS thread; other OS threads reach it through post().
+#pragma once
+#include <uv.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "green_thread.h"
+#include "scheduler.h"
+#include "stack_pool.h"
+
+namespace greenrun::rt {
+
+// Work handed to a hub from another OS thread (a threadpool completion, a native thread
+// signalling a green one). Runs on the hub's OS thread, in the hub context.
+struct RemoteTask {
+  RemoteTask* next = nullptr;
+  void (*run)(RemoteTask*) = nullptr;
+};
+
+class Hub {
+ public:
+  static constexpr std::size_t kHubStackSize = 256 * 1024;
+
+  // The hub of the calling OS thread, created on first use (adopting the caller as the root
+  // green thread). The hub is never destroyed: shims may still run while the process exits.
+  static Hub& get();
+  static Hub* get_if_exists();
+
+  Scheduler& scheduler() { return scheduler_; }
+  StackPool& stacks() { return stacks_; }
+  uv_loop_t* loop() { return &loop_; }
+  GreenThread* root() { return root_; }
+  GreenThread* hub_thread() { return hub_thread_; }
+  ExceptionState* exception_state() { return exception_state_; }
+
+  // Creates a thread that will run body(thread) on its own stack. It is not started: ready()
+  // it (gevent-style spawn) or switch to it (greenlet-style). Returns nullptr and sets *error
+  // to EINVAL (stack too small) or ENOMEM.
+  GreenThread* create_thread(void (*body)(GreenThread*), void* user, std::size_t stack_size,
+                             int* error);
+  std::size_t default_stack_size() const { return default_stack_size_; }
+  void set_default_stack_size(std::size_t size) { default_stack_size_ = size; }
+
+  // Thread-safe: queue `task` to run on this hub's thread and wake its loop.
+  void post(RemoteTask* task);
+  // While positive, the loop counts as alive even with nothing else pending, because another
+  // OS thread has promised to post() (the deadlock check must not fire meanwhile).
+  void add_external_waker();
+  void remove_external_waker();
+
+  // What to do when every thread is parked and nothing can wake any of them. The default
+  // wakes the root thread with Wake::deadlock (the API raises LoopExit there).
+  using DeadlockHandler = void (*)(Hub&);
+  void set_deadlock_handler(DeadlockHandler handler) { deadlock_handler_ = handler; }
+
+  // A dead thread's stack can only be freed once we are off it: the thread that runs next does.
+  void bury(GreenThread* dead) { dying_ = dead; }
+  void reap() {
+    if (dying_) reap_dying();
+  }
+
+  std::uint64_t threads_created() const { return next_id_ - 1; }
+  std::size_t threads_alive() const { return alive_; }
+  void on_thread_freed() { --alive_; }
+  void destroy_thread(GreenThread* t);
+
+ private:
+  Hub();
+  static void hub_body(GreenThread* self);
+  static void on_timer(uv_timer_t* timer);
+  static void on_async(uv_async_t* async);
+  void run_loop();
+  void arm_timer();
+  void drain_posted();
+  void reap_dying();
+  void handle_deadlock();
+
+  uv_loop_t loop_;
+  uv_timer_t timer_;
+  uv_async_t async_;
+  StackPool stacks_;
+  Scheduler scheduler_;
+  GreenThread* root_ = nullptr;
+  GreenThread* hub_thread_ = nullptr;
+  GreenThread* dying_ = nullptr;
+  ExceptionState* exception_state_ = nullptr;
+  DeadlockHandler deadlock_handler_ = nullptr;
+  std::atomic<RemoteTask*> posted_{nullptr};
+  std::atomic<int> external_wakers_{0};
+  std::size_t default_stack_size_ = StackPool::kDefaultSize;
+  std::uint64_t next_id_ = 1;
+  std::size_t alive_ = 0;
+  Nanos armed_for_ = kNever;
+};
+
+}  // namespace greenrun::rt

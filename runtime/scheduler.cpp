@@ -1,0 +1,121 @@
+// The scheduler: a FIFO run queue and park/ready.
+//
+// Model. Every green thread of an OS thread runs on that OS thread, one at a time. A thread
+// runs until it parks (waits for something) or yields; it never is preempted. States:
+//   created -> ready (spawn) or running (a greenlet switch)
+//   running -> parked (park) -> ready (ready(): a waker, its timer, an interruption) -> running
+//   running -> dead (its body returned or raised)
+// Who wakes whom: wait lists (sync primitives) and the timer heap call ready(); the hub's libuv
+// callbacks (I/O, threadpool, cross-thread posts) do too. ready() only queues; nothing runs
+// until the current thread parks.
+//
+// Where control goes when a thread parks: straight to the next ready thread when there is one
+// (no trip through the hub, which is what makes a park-and-wake cheap), else to the hub, which
+// polls libuv until something is ready. The hub is also visited after kDirectSwitchBudget
+// direct switches so I/O and timers are polled even while threads keep each other busy.
+//
+// Rejected: switching through the hub on every park (twice the switches, like gevent), and a
+// LIFO "run the woken thread next" slot (better cache locality, but breaks FIFO fairness that
+// gevent programs rely on, e.g. the Semaphore interleaving example).
+#include "scheduler.h"
+
+#include "diagnostics.h"
+#include "hub.h"
+
+namespace greenrun::rt {
+
+void Scheduler::ready(GreenThread* t, Wake why) {
+  if (t->state != ThreadState::parked && t->state != ThreadState::created) return;
+  if (t->park_timer.queued()) timers_.remove(&t->park_timer);
+  t->wake = why;
+  t->state = ThreadState::ready;
+  t->state_since = 0;
+  runq_.push(t);
+}
+
+void Scheduler::park_timer_fired(TimerNode* node) {
+  auto* t = reinterpret_cast<GreenThread*>(reinterpret_cast<char*>(node) -
+                                           offsetof(GreenThread, park_timer));
+  t->hub->scheduler().ready(t, Wake::timed_out);
+}
+
+Wake Scheduler::park(WaitReason reason, const void* on, Nanos deadline) {
+  GreenThread* self = current();
+  if (self->pending_throw) return Wake::interrupted;
+  if (self->is_hub)
+    fatal(self, "the hub tried to block", "do not call blocking operations from loop callbacks");
+  self->state = ThreadState::parked;
+  self->wait_reason = reason;
+  self->wait_object = on;
+  if (deadline != kNever) {
+    self->park_timer.deadline = deadline;
+    self->park_timer.fire = &park_timer_fired;
+    timers_.add(&self->park_timer);
+  }
+  switch_away();
+  self->wait_reason = WaitReason::none;
+  self->wait_object = nullptr;
+  return self->wake;
+}
+
+Wake Scheduler::wait_on(WaitList& list, Waiter& w, WaitReason reason, const void* on,
+                        Nanos deadline) {
+  w.thread = current();
+  list.push_back(&w);
+  Wake why = park(reason, on, deadline);
+  list.remove(&w);  // no-op when the waker already unlinked us
+  return why;
+}
+
+bool Scheduler::wake_one(WaitList& list, void* item) {
+  Waiter* w = list.pop_front();
+  if (!w) return false;
+  w->item = item;
+  ready(w->thread);
+  return true;
+}
+
+std::size_t Scheduler::wake_all(WaitList& list) {
+  std::size_t n = 0;
+  while (wake_one(list)) ++n;
+  return n;
+}
+
+void Scheduler::yield() {
+  GreenThread* self = current();
+  self->state = ThreadState::ready;
+  self->wait_reason = WaitReason::yield;
+  runq_.push(self);
+  switch_away();
+  self->wait_reason = WaitReason::none;
+}
+
+void Scheduler::interrupt(GreenThread* t, std::exception_ptr error) {
+  if (t->dead()) return;
+  t->pending_throw = std::move(error);
+  if (t->state == ThreadState::parked) ready(t, Wake::interrupted);
+}
+
+void Scheduler::exit_current() {
+  GreenThread* self = current();
+  self->state = ThreadState::dead;
+  hub_.bury(self);
+  switch_away();
+  fatal(self, "a dead green thread was resumed", "report this as a greenrun bug");
+}
+
+void Scheduler::switch_away() {
+  GreenThread* self = current();
+  GreenThread* next = hub_.hub_thread();
+  if (!runq_.empty() && direct_switches_ < kDirectSwitchBudget && !self->is_hub) {
+    next = runq_.pop();
+    ++direct_switches_;
+  }
+  if (next == self) {  // yielded with nobody else ready
+    self->state = ThreadState::running;
+    return;
+  }
+  switch_to(next);
+}
+
+}  // namespace greenrun::rt

@@ -1,0 +1,118 @@
+// Stack pool. A guard costs nothing with MADV_GUARD_INSTALL (Linux 6.13+). Without it an
+// mprotect guard page turns one mapping into two, and 100,000 of them would exceed the default
+// vm.max_map_count of 65530, so mprotect guards are rationed to a quarter of the free map
+// count and the rest get a canary word, checked whenever the thread switches away.
+#include "stack_pool.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+
+namespace greenrun::rt {
+namespace {
+
+constexpr int kMadvGuardInstall = 102;  // MADV_GUARD_INSTALL, not yet in glibc 2.36's headers
+constexpr std::uint64_t kCanary = 0x6772656e72756e21ull;  // "grenrun!"
+
+std::size_t count_lines(const char* path) {
+  FILE* f = std::fopen(path, "re");
+  if (!f) return 0;
+  std::size_t lines = 0;
+  for (int c; (c = std::fgetc(f)) != EOF;) lines += (c == '\n');
+  std::fclose(f);
+  return lines;
+}
+
+std::size_t read_number(const char* path, std::size_t fallback) {
+  FILE* f = std::fopen(path, "re");
+  if (!f) return fallback;
+  unsigned long long v = 0;
+  bool ok = std::fscanf(f, "%llu", &v) == 1;
+  std::fclose(f);
+  return ok ? static_cast<std::size_t>(v) : fallback;
+}
+
+}  // namespace
+
+bool Stack::overflow_address(const void* addr) const {
+  // Frames that overflow a little land in the guard; a large frame may jump further down, so
+  // any address up to one guard's width below the mapping is attributed too.
+  auto a = reinterpret_cast<std::uintptr_t>(addr);
+  auto base = reinterpret_cast<std::uintptr_t>(mapping);
+  auto low = reinterpret_cast<std::uintptr_t>(lo);
+  std::uintptr_t guard = low - base;
+  return a < low && a + guard >= base;
+}
+
+StackPool::StackPool() : page_size_(static_cast<std::size_t>(sysconf(_SC_PAGESIZE))) {
+  std::size_t max_maps = read_number("/proc/sys/vm/max_map_count", 65530);
+  std::size_t used = count_lines("/proc/self/maps");
+  guard_page_budget_ = max_maps > used ? (max_maps - used) / 4 : 0;
+}
+
+StackPool::~StackPool() {
+  for (auto& [size, stacks] : free_by_size_)
+    for (auto& s : stacks) munmap(s.mapping, s.mapping_size);
+}
+
+void StackPool::limit_guards(bool allow_guard_region, std::size_t guard_page_budget) {
+  guard_region_works_ = guard_region_works_ && allow_guard_region;
+  guard_page_budget_ = guard_page_budget;
+}
+
+int StackPool::acquire(std::size_t size, Stack& out) {
+  if (size < kMinimumSize) return -EINVAL;
+  size = (size + page_size_ - 1) & ~(page_size_ - 1);
+  auto it = free_by_size_.find(size);
+  if (it != free_by_size_.end() && !it->second.empty()) {
+    out = it->second.back();
+    it->second.pop_back();
+    return 0;
+  }
+  std::size_t total = size + page_size_;
+  void* m = mmap(nullptr, total, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (m == MAP_FAILED) return -ENOMEM;
+  out = Stack{m, total, static_cast<char*>(m) + page_size_, size, GuardKind::canary};
+  install_guard(out);
+  return 0;
+}
+
+void StackPool::install_guard(Stack& s) {
+  if (guard_region_works_) {
+    if (madvise(s.mapping, page_size_, kMadvGuardInstall) == 0) {
+      s.guard = GuardKind::guard_region;
+      return;
+    }
+    guard_region_works_ = false;  // EINVAL: an older kernel
+  }
+  if (guard_page_budget_ > 0 && mprotect(s.mapping, page_size_, PROT_NONE) == 0) {
+    --guard_page_budget_;
+    s.guard = GuardKind::guard_page;
+    return;
+  }
+  s.guard = GuardKind::canary;
+  *static_cast<std::uint64_t*>(s.lo) = kCanary;
+}
+
+void StackPool::release(Stack& s) {
+  if (!s.mapping) return;
+  auto& cache = free_by_size_[s.size];
+  if (s.guard == GuardKind::canary) *static_cast<std::uint64_t*>(s.lo) = kCanary;
+  if (cache.size() < kCachedPerSize) {
+    cache.push_back(s);
+  } else {
+    if (s.guard == GuardKind::guard_page) ++guard_page_budget_;
+    munmap(s.mapping, s.mapping_size);
+  }
+  s = Stack{};
+}
+
+bool StackPool::canary_intact(const Stack& s) {
+  return s.guard != GuardKind::canary || *static_cast<const std::uint64_t*>(s.lo) == kCanary;
+}
+
+}  // namespace greenrun::rt

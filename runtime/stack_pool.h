@@ -1,0 +1,64 @@
+// Stacks for green threads: lazily committed mmap regions with an overflow guard, reused after
+// a thread exits. Invariant: every Stack handed out has exactly one kind of guard, recorded in
+// it, and the pool alone maps and unmaps stack memory.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace greenrun::rt {
+
+// How a stack's overflow is caught, from cheapest to last resort.
+enum class GuardKind : std::uint8_t {
+  guard_region,  // madvise(MADV_GUARD_INSTALL): faults below the stack, no extra mapping
+  guard_page,    // mprotect(PROT_NONE) page: faults, but splits the mapping (vm.max_map_count)
+  canary,        // a value at the lowest word, checked at every switch away from the thread
+};
+
+struct Stack {
+  void* mapping = nullptr;       // start of the whole mmap, guard included
+  std::size_t mapping_size = 0;
+  void* lo = nullptr;            // lowest usable byte; the stack grows down towards it
+  std::size_t size = 0;          // usable bytes
+  GuardKind guard = GuardKind::canary;
+
+  void* hi() const { return static_cast<char*>(lo) + size; }
+  bool contains(const void* p) const { return p >= mapping && p < hi(); }
+  // True when `addr` is in the guard, or just below the usable range (an overflowing frame).
+  bool overflow_address(const void* addr) const;
+};
+
+class StackPool {
+ public:
+  static constexpr std::size_t kMinimumSize = 16 * 1024;
+  static constexpr std::size_t kDefaultSize = 64 * 1024;
+  static constexpr std::size_t kCachedPerSize = 1024;
+
+  StackPool();
+  StackPool(const StackPool&) = delete;
+  StackPool& operator=(const StackPool&) = delete;
+  ~StackPool();
+
+  // 0 on success; -EINVAL when size is below kMinimumSize; -ENOMEM when mmap fails.
+  int acquire(std::size_t size, Stack& out);
+  void release(Stack& stack);
+
+  // For canary stacks: false once something wrote over the lowest word.
+  static bool canary_intact(const Stack& stack);
+
+  std::size_t page_size() const { return page_size_; }
+  std::size_t guard_pages_left() const { return guard_page_budget_; }
+  // Forces the fallbacks, so tests can exercise guard_page and canary on any kernel.
+  void limit_guards(bool allow_guard_region, std::size_t guard_page_budget);
+
+ private:
+  void install_guard(Stack& stack);
+
+  std::size_t page_size_;
+  bool guard_region_works_ = true;   // until the kernel answers EINVAL once
+  std::size_t guard_page_budget_;    // mprotect guards we may still add
+  std::unordered_map<std::size_t, std::vector<Stack>> free_by_size_;
+};
+
+}  // namespace greenrun::rt
