@@ -12,7 +12,9 @@
 namespace greenrun::rt {
 namespace {
 
-thread_local GreenThread* t_current = nullptr;
+// initial-exec: this is read on every intercepted call, and the preload object is loaded at
+// start-up, when static TLS space is guaranteed.
+[[gnu::tls_model("initial-exec")]] thread_local GreenThread* t_current = nullptr;
 
 void check_stack(const GreenThread* self) {
   if (!StackPool::canary_intact(self->stack))
@@ -25,6 +27,21 @@ void check_stack(const GreenThread* self) {
 
 GreenThread* current() { return t_current; }
 void set_current(GreenThread* thread) { t_current = thread; }
+
+bool on_green_thread() {
+  GreenThread* t = t_current;
+  return t && !t->is_hub && !t->in_runtime;
+}
+
+RuntimeCall::RuntimeCall() {
+  if (t_current) {
+    previous_ = t_current->in_runtime;
+    t_current->in_runtime = true;
+  }
+}
+RuntimeCall::~RuntimeCall() {
+  if (t_current) t_current->in_runtime = previous_;
+}
 
 void switch_to(GreenThread* target) {
   GreenThread* self = t_current;

@@ -48,6 +48,8 @@ struct GreenThread {
   Hub* hub = nullptr;
   GreenThread* parent = nullptr;    // where control and the result go when the body ends
   GreenThread* run_next = nullptr;  // run-queue link
+  GreenThread* all_prev = nullptr;  // the hub's list of every thread not yet freed
+  GreenThread* all_next = nullptr;
   std::uint64_t id = 0;
   ThreadState state = ThreadState::created;
   WaitReason wait_reason = WaitReason::none;
@@ -55,6 +57,7 @@ struct GreenThread {
   bool is_root = false;       // an OS thread's original context, adopted
   bool is_hub = false;        // runs the libuv loop
   bool keeps_itself = false;  // holds a reference to itself until it dies (spawned threads)
+  bool in_runtime = false;    // inside a RuntimeCall: shims pass through
   int refs = 0;               // handles held by the API; freed when 0 and dead
   const void* wait_object = nullptr;
   Nanos state_since = 0;
@@ -67,6 +70,7 @@ struct GreenThread {
   std::exception_ptr transfer_error;  // greenlet switch: an exception handed to this thread
   void (*body)(GreenThread*) = nullptr;
   void* user = nullptr;               // the body's argument / the API object behind the thread
+  void* posix = nullptr;              // the preload's pthread record, when there is one
   void (*on_free)(GreenThread*) = nullptr;  // API cleanup before the struct is deleted
   char name[32] = {};
 
@@ -77,6 +81,24 @@ struct GreenThread {
 // The green thread running on this OS thread, or nullptr if this OS thread has no hub yet.
 GreenThread* current();
 void set_current(GreenThread* thread);
+
+// True when the caller runs on a green thread that may park: there is a hub on this OS thread,
+// we are not in the hub's own context, and the runtime is not calling out on its own behalf
+// (RuntimeCall). Shims pass every other call straight to libc.
+bool on_green_thread();
+
+// While alive, calls made by the current green thread count as the runtime's own (libuv's
+// mutexes, for example, are shared with its native threadpool and must stay real).
+class RuntimeCall {
+ public:
+  RuntimeCall();
+  ~RuntimeCall();
+  RuntimeCall(const RuntimeCall&) = delete;
+  RuntimeCall& operator=(const RuntimeCall&) = delete;
+
+ private:
+  bool previous_ = false;
+};
 
 // Suspends the current thread and resumes `target`, which must belong to the same hub and not be
 // running. Saves and restores errno and the exception state; the caller has already set the

@@ -27,7 +27,7 @@
 namespace greenrun::rt {
 namespace {
 
-thread_local Hub* t_hub = nullptr;
+[[gnu::tls_model("initial-exec")]] thread_local Hub* t_hub = nullptr;
 
 void thread_entry() {
   GreenThread* self = current();
@@ -63,6 +63,7 @@ Hub::Hub() : scheduler_(*this) {
   root_->state = ThreadState::running;
   root_->refs = 1;  // never freed
   ++alive_;
+  link(root_);
   set_name(root_, "main");
   set_current(root_);
 
@@ -96,13 +97,26 @@ GreenThread* Hub::create_thread(void (*body)(GreenThread*), void* user, std::siz
   t->parent = current() ? current() : root_;
   context_make(t->context, stack.lo, stack.size, &thread_entry);
   ++alive_;
+  link(t);
   return t;
+}
+
+void Hub::link(GreenThread* t) {
+  t->all_prev = all_tail_;
+  if (all_tail_) all_tail_->all_next = t; else all_head_ = t;
+  all_tail_ = t;
+}
+
+void Hub::unlink(GreenThread* t) {
+  if (t->all_prev) t->all_prev->all_next = t->all_next; else all_head_ = t->all_next;
+  if (t->all_next) t->all_next->all_prev = t->all_prev; else all_tail_ = t->all_prev;
 }
 
 void Hub::destroy_thread(GreenThread* t) {
   if (t->stack.mapping) stacks_.release(t->stack);
   if (t->on_free) t->on_free(t);
   --alive_;
+  unlink(t);
   delete t;
 }
 

@@ -11,6 +11,7 @@
 #include "green_thread.h"
 #include "scheduler.h"
 #include "stack_pool.h"
+#include "sync/address_waiters.h"
 
 namespace greenrun::rt {
 
@@ -33,6 +34,7 @@ class Hub {
   Scheduler& scheduler() { return scheduler_; }
   StackPool& stacks() { return stacks_; }
   uv_loop_t* loop() { return &loop_; }
+  AddressWaiters& address_waiters() { return address_waiters_; }
   GreenThread* root() { return root_; }
   GreenThread* hub_thread() { return hub_thread_; }
   ExceptionState* exception_state() { return exception_state_; }
@@ -63,6 +65,12 @@ class Hub {
     if (dying_) reap_dying();
   }
 
+  // Every thread not yet freed (root and hub included), oldest first.
+  template <class F>
+  void for_each_thread(F&& f) {
+    for (GreenThread* t = all_head_; t; t = t->all_next) f(t);
+  }
+
   std::uint64_t threads_created() const { return next_id_ - 1; }
   std::size_t threads_alive() const { return alive_; }
   void on_thread_freed() { --alive_; }
@@ -77,6 +85,8 @@ class Hub {
   void arm_timer();
   void drain_posted();
   void reap_dying();
+  void link(GreenThread* t);
+  void unlink(GreenThread* t);
   void handle_deadlock();
 
   uv_loop_t loop_;
@@ -84,9 +94,12 @@ class Hub {
   uv_async_t async_;
   StackPool stacks_;
   Scheduler scheduler_;
+  AddressWaiters address_waiters_;
   GreenThread* root_ = nullptr;
   GreenThread* hub_thread_ = nullptr;
   GreenThread* dying_ = nullptr;
+  GreenThread* all_head_ = nullptr;
+  GreenThread* all_tail_ = nullptr;
   ExceptionState* exception_state_ = nullptr;
   DeadlockHandler deadlock_handler_ = nullptr;
   std::atomic<RemoteTask*> posted_{nullptr};

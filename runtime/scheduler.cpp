@@ -47,6 +47,7 @@ Wake Scheduler::park(WaitReason reason, const void* on, Nanos deadline) {
   self->state = ThreadState::parked;
   self->wait_reason = reason;
   self->wait_object = on;
+  self->state_since = coarse_now();
   if (deadline != kNever) {
     self->park_timer.deadline = deadline;
     self->park_timer.fire = &park_timer_fired;

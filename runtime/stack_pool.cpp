@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdio>
 
 
@@ -54,8 +55,7 @@ StackPool::StackPool() : page_size_(static_cast<std::size_t>(sysconf(_SC_PAGESIZ
 }
 
 StackPool::~StackPool() {
-  for (auto& [size, stacks] : free_by_size_)
-    for (auto& s : stacks) munmap(s.mapping, s.mapping_size);
+  for (auto& [base, length] : mappings_) munmap(base, length);
 }
 
 void StackPool::limit_guards(bool allow_guard_region, std::size_t guard_page_budget) {
@@ -66,17 +66,27 @@ void StackPool::limit_guards(bool allow_guard_region, std::size_t guard_page_bud
 int StackPool::acquire(std::size_t size, Stack& out) {
   if (size < kMinimumSize) return -EINVAL;
   size = (size + page_size_ - 1) & ~(page_size_ - 1);
-  auto it = free_by_size_.find(size);
-  if (it != free_by_size_.end() && !it->second.empty()) {
-    out = it->second.back();
-    it->second.pop_back();
+  FreeStacks& free = free_by_size_[size];
+  if (!free.stacks.empty()) {
+    out = free.stacks.back();
+    free.stacks.pop_back();
+    if (free.trimmed > free.stacks.size()) free.trimmed = free.stacks.size();
     return 0;
   }
-  std::size_t total = size + page_size_;
-  void* m = mmap(nullptr, total, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (m == MAP_FAILED) return -ENOMEM;
-  out = Stack{m, total, static_cast<char*>(m) + page_size_, size, GuardKind::canary};
+  const std::size_t stride = size + page_size_;
+  Slab& slab = slabs_[size];
+  if (slab.left == 0) {
+    std::size_t length = stride * kSlabStacks;
+    void* m = mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (m == MAP_FAILED) return -ENOMEM;
+    mappings_.emplace_back(m, length);
+    slab.next = static_cast<char*>(m);
+    slab.left = kSlabStacks;
+  }
+  out = Stack{slab.next, stride, slab.next + page_size_, size, GuardKind::canary};
+  slab.next += stride;
+  --slab.left;
   install_guard(out);
   return 0;
 }
@@ -100,15 +110,36 @@ void StackPool::install_guard(Stack& s) {
 
 void StackPool::release(Stack& s) {
   if (!s.mapping) return;
-  auto& cache = free_by_size_[s.size];
   if (s.guard == GuardKind::canary) *static_cast<std::uint64_t*>(s.lo) = kCanary;
-  if (cache.size() < kCachedPerSize) {
-    cache.push_back(s);
-  } else {
-    if (s.guard == GuardKind::guard_page) ++guard_page_budget_;
-    munmap(s.mapping, s.mapping_size);
-  }
+  FreeStacks& free = free_by_size_[s.size];
+  free.stacks.push_back(s);
   s = Stack{};
+  if (free.stacks.size() - free.trimmed > 2 * kCachedPerSize) trim(free);
+}
+
+void StackPool::trim(FreeStacks& free) {
+  // Everything above kCachedPerSize that still has pages: [trimmed, end - kCachedPerSize).
+  std::size_t from = free.trimmed, to = free.stacks.size() - kCachedPerSize;
+  std::vector<Stack> batch(free.stacks.begin() + from, free.stacks.begin() + to);
+  std::sort(batch.begin(), batch.end(),
+            [](const Stack& a, const Stack& b) { return a.mapping < b.mapping; });
+  for (std::size_t i = 0; i < batch.size();) {
+    const Stack& first = batch[i];
+    if (first.guard == GuardKind::canary) {  // keep the canary's page, trim the rest
+      madvise(static_cast<char*>(first.lo) + page_size_, first.size - page_size_, MADV_DONTNEED);
+      ++i;
+      continue;
+    }
+    char* end = static_cast<char*>(first.mapping) + first.mapping_size;
+    std::size_t j = i + 1;
+    while (j < batch.size() && batch[j].guard != GuardKind::canary && batch[j].mapping == end) {
+      end += batch[j].mapping_size;
+      ++j;
+    }
+    madvise(first.lo, static_cast<std::size_t>(end - static_cast<char*>(first.lo)), MADV_DONTNEED);
+    i = j;
+  }
+  free.trimmed = to;
 }
 
 bool StackPool::canary_intact(const Stack& s) {

@@ -1,9 +1,13 @@
-// Stacks for green threads: lazily committed mmap regions with an overflow guard, reused after
-// a thread exits. Invariant: every Stack handed out has exactly one kind of guard, recorded in
-// it, and the pool alone maps and unmaps stack memory.
+// Stacks for green threads: lazily committed memory with an overflow guard, carved from slabs
+// of kSlabStacks stacks (one mmap each) and reused after a thread exits. Invariant: every Stack
+// handed out has exactly one kind of guard, recorded in it, and the pool alone maps stack memory.
+// Freed stacks are never unmapped (munmap of one stack splits a slab's mapping and costs more
+// than everything else about a thread); beyond kCachedPerSize their pages go back to the kernel
+// with MADV_DONTNEED instead, in batches of adjacent stacks (guards survive MADV_DONTNEED).
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -33,7 +37,8 @@ class StackPool {
  public:
   static constexpr std::size_t kMinimumSize = 16 * 1024;
   static constexpr std::size_t kDefaultSize = 64 * 1024;
-  static constexpr std::size_t kCachedPerSize = 1024;
+  static constexpr std::size_t kCachedPerSize = 1024;  // keep their pages: reuse is free
+  static constexpr std::size_t kSlabStacks = 64;
 
   StackPool();
   StackPool(const StackPool&) = delete;
@@ -58,7 +63,20 @@ class StackPool {
   std::size_t page_size_;
   bool guard_region_works_ = true;   // until the kernel answers EINVAL once
   std::size_t guard_page_budget_;    // mprotect guards we may still add
-  std::unordered_map<std::size_t, std::vector<Stack>> free_by_size_;
+  struct Slab {  // the part of the newest mapping of one stack size not yet handed out
+    char* next = nullptr;
+    std::size_t left = 0;
+  };
+  // Free stacks of one size: the first `trimmed` gave their pages back; the rest kept them and
+  // are taken first (from the back).
+  struct FreeStacks {
+    std::deque<Stack> stacks;
+    std::size_t trimmed = 0;
+  };
+  void trim(FreeStacks& free);
+  std::unordered_map<std::size_t, FreeStacks> free_by_size_;
+  std::unordered_map<std::size_t, Slab> slabs_;
+  std::vector<std::pair<void*, std::size_t>> mappings_;
 };
 
 }  // namespace greenrun::rt

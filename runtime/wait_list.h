@@ -14,6 +14,7 @@ struct Waiter {
   Waiter* next = nullptr;
   bool linked = false;
   void* item = nullptr;  // a value handed over directly (Queue, AsyncResult), if any
+  unsigned bits = ~0u;   // futex bitset: which wake-ups this waiter accepts
 };
 
 class WaitList {

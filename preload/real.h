@@ -1,0 +1,153 @@
+// The real libc entry points, reached only as real::name(...). Each is resolved on its first
+// call with dlsym(RTLD_NEXT) (dlvsym where glibc keeps several versions), so a shim may run
+// before our constructor (from another library's) and no dlsym runs in a static initialiser.
+// Invariant: the objects are constant-initialised; resolving is idempotent and may race
+// harmlessly (every racer stores the same pointer).
+#pragma once
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <semaphore.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+
+// decltype(&::f) carries glibc's nonnull attributes, which a template argument cannot.
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+
+namespace greenrun::real {
+
+// Finds `name` (at `version`, when given) in the objects loaded after us; aborts with a
+// one-line diagnostic if libc does not have it.
+void* resolve(const char* name, const char* version);
+
+template <class F>
+class Function;
+
+template <class R, class... A>
+class Function<R (*)(A...)> {
+ public:
+  constexpr explicit Function(const char* name, const char* version = nullptr)
+      : name_(name), version_(version) {}
+  R operator()(A... args) const {
+    if (__builtin_expect(fn_ == nullptr, 0))
+      fn_ = reinterpret_cast<R (*)(A...)>(resolve(name_, version_));
+    return fn_(args...);
+  }
+
+ private:
+  const char* name_;
+  const char* version_;
+  mutable R (*fn_)(A...) = nullptr;
+};
+
+// glibc marks most of these __THROW (noexcept in C++): same thing, callable the same way.
+template <class R, class... A>
+class Function<R (*)(A...) noexcept> : public Function<R (*)(A...)> {
+ public:
+  using Function<R (*)(A...)>::Function;
+};
+
+template <class R, class... A>
+class Function<R (*)(A..., ...)> {  // variadic C functions: the caller passes the extras
+ public:
+  constexpr explicit Function(const char* name, const char* version = nullptr)
+      : name_(name), version_(version) {}
+  template <class... Extra>
+  R operator()(A... args, Extra... extra) const {
+    if (__builtin_expect(fn_ == nullptr, 0))
+      fn_ = reinterpret_cast<R (*)(A..., ...)>(resolve(name_, version_));
+    return fn_(args..., extra...);
+  }
+
+ private:
+  const char* name_;
+  const char* version_;
+  mutable R (*fn_)(A..., ...) = nullptr;
+};
+
+// time
+inline constexpr Function<decltype(&::sleep)> sleep{"sleep"};
+inline constexpr Function<decltype(&::usleep)> usleep{"usleep"};
+inline constexpr Function<decltype(&::nanosleep)> nanosleep{"nanosleep"};
+inline constexpr Function<decltype(&::clock_nanosleep)> clock_nanosleep{"clock_nanosleep"};
+inline constexpr Function<decltype(&::sched_yield)> sched_yield{"sched_yield"};
+inline constexpr Function<long (*)(long, ...)> syscall{"syscall"};
+
+// threads
+inline constexpr Function<decltype(&::pthread_create)> pthread_create{"pthread_create"};
+inline constexpr Function<decltype(&::pthread_join)> pthread_join{"pthread_join"};
+inline constexpr Function<decltype(&::pthread_tryjoin_np)> pthread_tryjoin_np{"pthread_tryjoin_np"};
+inline constexpr Function<decltype(&::pthread_timedjoin_np)> pthread_timedjoin_np{"pthread_timedjoin_np"};
+inline constexpr Function<decltype(&::pthread_clockjoin_np)> pthread_clockjoin_np{"pthread_clockjoin_np"};
+inline constexpr Function<decltype(&::pthread_detach)> pthread_detach{"pthread_detach"};
+inline constexpr Function<decltype(&::pthread_exit)> pthread_exit{"pthread_exit"};
+inline constexpr Function<decltype(&::pthread_self)> pthread_self{"pthread_self"};
+inline constexpr Function<decltype(&::pthread_equal)> pthread_equal{"pthread_equal"};
+inline constexpr Function<decltype(&::pthread_once)> pthread_once{"pthread_once"};
+inline constexpr Function<decltype(&::pthread_key_create)> pthread_key_create{"pthread_key_create"};
+inline constexpr Function<decltype(&::pthread_key_delete)> pthread_key_delete{"pthread_key_delete"};
+inline constexpr Function<decltype(&::pthread_getspecific)> pthread_getspecific{"pthread_getspecific"};
+inline constexpr Function<decltype(&::pthread_setspecific)> pthread_setspecific{"pthread_setspecific"};
+inline constexpr Function<decltype(&::pthread_getattr_np)> pthread_getattr_np{"pthread_getattr_np"};
+inline constexpr Function<decltype(&::pthread_setname_np)> pthread_setname_np{"pthread_setname_np"};
+inline constexpr Function<decltype(&::pthread_getname_np)> pthread_getname_np{"pthread_getname_np"};
+inline constexpr Function<decltype(&::pthread_cancel)> pthread_cancel{"pthread_cancel"};
+inline constexpr Function<decltype(&::pthread_setcancelstate)> pthread_setcancelstate{"pthread_setcancelstate"};
+inline constexpr Function<decltype(&::pthread_setcanceltype)> pthread_setcanceltype{"pthread_setcanceltype"};
+inline constexpr Function<decltype(&::pthread_testcancel)> pthread_testcancel{"pthread_testcancel"};
+inline constexpr Function<decltype(&::pthread_kill)> pthread_kill{"pthread_kill"};
+inline constexpr Function<decltype(&::pthread_sigqueue)> pthread_sigqueue{"pthread_sigqueue"};
+inline constexpr Function<decltype(&::pthread_getschedparam)> pthread_getschedparam{"pthread_getschedparam"};
+inline constexpr Function<decltype(&::pthread_setschedparam)> pthread_setschedparam{"pthread_setschedparam"};
+inline constexpr Function<decltype(&::pthread_setschedprio)> pthread_setschedprio{"pthread_setschedprio"};
+inline constexpr Function<decltype(&::pthread_getaffinity_np)> pthread_getaffinity_np{"pthread_getaffinity_np"};
+inline constexpr Function<decltype(&::pthread_setaffinity_np)> pthread_setaffinity_np{"pthread_setaffinity_np"};
+inline constexpr Function<decltype(&::pthread_getcpuclockid)> pthread_getcpuclockid{"pthread_getcpuclockid"};
+
+// mutexes, condition variables, rwlocks, spinlocks, barriers
+inline constexpr Function<decltype(&::pthread_mutex_init)> pthread_mutex_init{"pthread_mutex_init"};
+inline constexpr Function<decltype(&::pthread_mutex_destroy)> pthread_mutex_destroy{"pthread_mutex_destroy"};
+inline constexpr Function<decltype(&::pthread_mutex_lock)> pthread_mutex_lock{"pthread_mutex_lock"};
+inline constexpr Function<decltype(&::pthread_mutex_trylock)> pthread_mutex_trylock{"pthread_mutex_trylock"};
+inline constexpr Function<decltype(&::pthread_mutex_timedlock)> pthread_mutex_timedlock{"pthread_mutex_timedlock"};
+inline constexpr Function<decltype(&::pthread_mutex_clocklock)> pthread_mutex_clocklock{"pthread_mutex_clocklock"};
+inline constexpr Function<decltype(&::pthread_mutex_unlock)> pthread_mutex_unlock{"pthread_mutex_unlock"};
+inline constexpr Function<decltype(&::pthread_mutex_consistent)> pthread_mutex_consistent{"pthread_mutex_consistent"};
+// pthread_cond_* exist as GLIBC_2.2.5 (old ABI) and GLIBC_2.3.2 (current): pass-through must
+// land on the current one whatever reference the program has.
+inline constexpr Function<decltype(&::pthread_cond_init)> pthread_cond_init{"pthread_cond_init", "GLIBC_2.3.2"};
+inline constexpr Function<decltype(&::pthread_cond_destroy)> pthread_cond_destroy{"pthread_cond_destroy", "GLIBC_2.3.2"};
+inline constexpr Function<decltype(&::pthread_cond_wait)> pthread_cond_wait{"pthread_cond_wait", "GLIBC_2.3.2"};
+inline constexpr Function<decltype(&::pthread_cond_timedwait)> pthread_cond_timedwait{"pthread_cond_timedwait", "GLIBC_2.3.2"};
+inline constexpr Function<decltype(&::pthread_cond_clockwait)> pthread_cond_clockwait{"pthread_cond_clockwait"};
+inline constexpr Function<decltype(&::pthread_cond_signal)> pthread_cond_signal{"pthread_cond_signal", "GLIBC_2.3.2"};
+inline constexpr Function<decltype(&::pthread_cond_broadcast)> pthread_cond_broadcast{"pthread_cond_broadcast", "GLIBC_2.3.2"};
+inline constexpr Function<decltype(&::pthread_rwlock_init)> pthread_rwlock_init{"pthread_rwlock_init"};
+inline constexpr Function<decltype(&::pthread_rwlock_destroy)> pthread_rwlock_destroy{"pthread_rwlock_destroy"};
+inline constexpr Function<decltype(&::pthread_rwlock_rdlock)> pthread_rwlock_rdlock{"pthread_rwlock_rdlock"};
+inline constexpr Function<decltype(&::pthread_rwlock_wrlock)> pthread_rwlock_wrlock{"pthread_rwlock_wrlock"};
+inline constexpr Function<decltype(&::pthread_rwlock_tryrdlock)> pthread_rwlock_tryrdlock{"pthread_rwlock_tryrdlock"};
+inline constexpr Function<decltype(&::pthread_rwlock_trywrlock)> pthread_rwlock_trywrlock{"pthread_rwlock_trywrlock"};
+inline constexpr Function<decltype(&::pthread_rwlock_timedrdlock)> pthread_rwlock_timedrdlock{"pthread_rwlock_timedrdlock"};
+inline constexpr Function<decltype(&::pthread_rwlock_timedwrlock)> pthread_rwlock_timedwrlock{"pthread_rwlock_timedwrlock"};
+inline constexpr Function<decltype(&::pthread_rwlock_clockrdlock)> pthread_rwlock_clockrdlock{"pthread_rwlock_clockrdlock"};
+inline constexpr Function<decltype(&::pthread_rwlock_clockwrlock)> pthread_rwlock_clockwrlock{"pthread_rwlock_clockwrlock"};
+inline constexpr Function<decltype(&::pthread_rwlock_unlock)> pthread_rwlock_unlock{"pthread_rwlock_unlock"};
+inline constexpr Function<decltype(&::pthread_spin_lock)> pthread_spin_lock{"pthread_spin_lock"};
+inline constexpr Function<decltype(&::pthread_spin_trylock)> pthread_spin_trylock{"pthread_spin_trylock"};
+inline constexpr Function<decltype(&::pthread_barrier_init)> pthread_barrier_init{"pthread_barrier_init"};
+inline constexpr Function<decltype(&::pthread_barrier_destroy)> pthread_barrier_destroy{"pthread_barrier_destroy"};
+inline constexpr Function<decltype(&::pthread_barrier_wait)> pthread_barrier_wait{"pthread_barrier_wait"};
+
+// semaphores
+inline constexpr Function<decltype(&::sem_init)> sem_init{"sem_init"};
+inline constexpr Function<decltype(&::sem_destroy)> sem_destroy{"sem_destroy"};
+inline constexpr Function<decltype(&::sem_wait)> sem_wait{"sem_wait"};
+inline constexpr Function<decltype(&::sem_trywait)> sem_trywait{"sem_trywait"};
+inline constexpr Function<decltype(&::sem_timedwait)> sem_timedwait{"sem_timedwait"};
+inline constexpr Function<decltype(&::sem_clockwait)> sem_clockwait{"sem_clockwait"};
+inline constexpr Function<decltype(&::sem_post)> sem_post{"sem_post"};
+inline constexpr Function<decltype(&::sem_getvalue)> sem_getvalue{"sem_getvalue"};
+
+}  // namespace greenrun::real

@@ -1,0 +1,83 @@
+// What POSIX says a thread has beyond a green thread: its start routine and result, detach
+// state, thread-specific data, cancellation state and cleanup handlers. A green pthread_t is
+// the address of its PosixThread; the main thread keeps its real pthread_t.
+// Invariant: a pthread_t is honoured only if it is in the registry; anything else gets ESRCH
+// (never passed to glibc, which would read it as its own thread descriptor).
+#pragma once
+#include <pthread.h>
+#include <unwind.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "green_thread.h"
+
+namespace greenrun::shim {
+
+// One registered pthread_cleanup_push buffer (glibc's __pthread_unwind_buf_t, as far as we
+// use it: the jump buffer is its first member).
+struct CleanupBuffer;
+
+struct PosixThread {
+  rt::GreenThread* green = nullptr;
+  pthread_t handle = 0;
+  void* (*start)(void*) = nullptr;
+  void* arg = nullptr;
+  void* result = nullptr;
+  bool detached = false;
+  bool finished = false;         // start returned, exited or was cancelled
+  bool join_claimed = false;     // a joiner is waiting: a second one gets EINVAL
+  // Cancellation (deferred only; asynchronous requests are treated as deferred).
+  bool cancel_enabled = true;
+  bool cancel_asynchronous = false;
+  bool cancel_pending = false;
+  bool exiting = false;          // unwinding: further cancellation requests are ignored
+  bool at_cancellation_point = false;
+  CleanupBuffer* cleanup_top = nullptr;  // innermost pthread_cleanup_push of this thread
+  void* exit_landing = nullptr;          // the jump buffer at the bottom of the thread's stack
+  _Unwind_Exception unwind{};
+  // Thread-specific data: (key generation, value) by key.
+  std::vector<std::pair<std::uint64_t, const void*>> specific;
+  int sched_policy = SCHED_OTHER;
+  int sched_priority = 0;
+};
+
+// The record of the calling green thread (nullptr off green threads).
+PosixThread* self();
+// The record behind a pthread_t, or nullptr if it names no green thread we know.
+PosixThread* find(pthread_t handle);
+// The root (main) thread's record, created with the hub.
+PosixThread* adopt_root(rt::GreenThread* root);
+
+// Ends the calling green thread with `result`: runs cleanup handlers and destructors by
+// unwinding its stack, then key destructors, then wakes a joiner. Never returns.
+[[noreturn]] void exit_thread(void* result);
+
+// At a cancellation point: acts on a pending, enabled cancellation request.
+void test_cancel();
+
+// Runs thread-specific-data destructors for a finishing thread (shims/thread_keys.cpp).
+void run_key_destructors(PosixThread* p);
+
+void register_thread(PosixThread* p);
+void unregister_thread(PosixThread* p);
+// Starts (or, after a cleanup handler ran, resumes) the forced unwind of the calling thread.
+[[noreturn]] void continue_unwind(PosixThread* p);
+// The main thread's pthread_exit, once its stack is unwound: waits for every other thread to
+// finish, runs its key destructors and ends the process with status 0, as POSIX says.
+[[noreturn]] void finish_root(PosixThread* root);
+
+// Marks the calling thread as waiting at a cancellation point while alive, so pthread_cancel
+// wakes it (its park then returns Wake::interrupted).
+class CancellationPoint {
+ public:
+  CancellationPoint();
+  ~CancellationPoint();
+  CancellationPoint(const CancellationPoint&) = delete;
+  CancellationPoint& operator=(const CancellationPoint&) = delete;
+
+ private:
+  PosixThread* p_;
+};
+
+}  // namespace greenrun::shim

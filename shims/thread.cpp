@@ -1,0 +1,230 @@
+// Thread life: pthread_create, join (all forms), detach, exit, self, equal, once, yield.
+// Defines: pthread_create pthread_join pthread_tryjoin_np pthread_timedjoin_np
+//          pthread_clockjoin_np pthread_detach pthread_exit pthread_self pthread_equal
+//          pthread_once
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+
+#include <new>
+
+#include "export.h"
+#include "hub.h"
+#include "posix_thread.h"
+#include "real.h"
+#include "startup.h"
+
+namespace greenrun::shim {
+namespace {
+
+constexpr int kOnceInProgress = 1;  // glibc's __PTHREAD_ONCE_INPROGRESS / _DONE bits, so a
+constexpr int kOnceDone = 2;        // native caller of pthread_once sees the same state
+
+std::size_t running_threads = 0;  // started and not finished, main excluded
+rt::WaitList thread_finished;     // the main thread's pthread_exit waits here
+
+void free_record(PosixThread* p) {
+  unregister_thread(p);
+  rt::release(p->green);
+  delete p;
+}
+
+// What finishing means after the thread's own stack is done with: key destructors, then a
+// joiner can take the result (or a detached thread's record goes away).
+void finish(PosixThread* p) {
+  run_key_destructors(p);
+  p->finished = true;
+  --running_threads;
+  p->green->hub->scheduler().wake_all(thread_finished);
+  if (p->detached) free_record(p);
+}
+
+void posix_body(rt::GreenThread* g) {
+  auto* const p = static_cast<PosixThread*>(g->posix);
+  sigjmp_buf landing;
+  if (sigsetjmp(landing, 0) == 0) {
+    p->exit_landing = &landing;
+    p->result = p->start(p->arg);
+  }
+  p->exit_landing = nullptr;
+  finish(p);
+  g->hub->scheduler().exit_current();
+}
+
+int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
+  if (!out || !start) return EINVAL;
+  rt::Hub* hub = preload::ensure_hub();
+  std::size_t stack_size = 0;
+  int detach = PTHREAD_CREATE_JOINABLE;
+  if (attr) {
+    pthread_attr_getstacksize(attr, &stack_size);
+    pthread_attr_getdetachstate(attr, &detach);
+  }
+  auto* p = new (std::nothrow) PosixThread();
+  if (!p) return EAGAIN;
+  int error = 0;
+  rt::GreenThread* g = hub->create_thread(&posix_body, nullptr, stack_size, &error);
+  if (!g) {
+    delete p;
+    return error == EINVAL ? EINVAL : EAGAIN;
+  }
+  g->posix = p;
+  g->keeps_itself = true;  // with a reference of its own, dropped when it dies
+  rt::retain(g);
+  g->parent = hub->hub_thread();
+  rt::retain(g);  // the record's reference
+  p->green = g;
+  p->handle = reinterpret_cast<pthread_t>(p);
+  p->start = start;
+  p->arg = arg;
+  p->detached = detach == PTHREAD_CREATE_DETACHED;
+  register_thread(p);
+  ++running_threads;
+  *out = p->handle;
+  hub->scheduler().ready(g);
+  return 0;
+}
+
+// Shared by every join: EDEADLK for yourself, EINVAL for a detached or already-claimed thread.
+int join(pthread_t handle, void** result, rt::Nanos deadline, bool try_only) {
+  PosixThread* p = find(handle);
+  PosixThread* me = self();
+  if (!p) return ESRCH;
+  if (p == me) return EDEADLK;
+  if (p->detached || p->join_claimed) return EINVAL;
+  if (!p->finished) {
+    if (try_only) return EBUSY;
+    p->join_claimed = true;
+    rt::Scheduler& s = p->green->hub->scheduler();
+    while (!p->finished) {
+      rt::Waiter w;
+      rt::Wake why;
+      {
+        CancellationPoint cp;
+        why = s.wait_on(p->green->joiners, w, rt::WaitReason::join, p->green, deadline);
+      }
+      if (why == rt::Wake::interrupted) {
+        p->join_claimed = false;  // POSIX: a cancelled join leaves the target joinable
+        test_cancel();
+      }
+      if (why == rt::Wake::timed_out && !p->finished) {
+        p->join_claimed = false;
+        return ETIMEDOUT;
+      }
+    }
+  }
+  if (result) *result = p->result;
+  free_record(p);
+  return 0;
+}
+
+}  // namespace
+
+std::size_t unfinished_threads() { return running_threads; }
+
+void finish_root(PosixThread* root) {
+  rt::Scheduler& s = root->green->hub->scheduler();
+  while (running_threads > 0) {
+    rt::Waiter w;
+    s.wait_on(thread_finished, w, rt::WaitReason::join, nullptr, rt::kNever);
+  }
+  run_key_destructors(root);
+  std::exit(0);
+}
+
+PosixThread* adopt_root(rt::GreenThread* root) {
+  auto* p = new PosixThread();
+  p->green = root;
+  p->handle = real::pthread_self();
+  root->posix = p;
+  register_thread(p);
+  return p;
+}
+
+}  // namespace greenrun::shim
+
+using namespace greenrun;
+
+GREENRUN_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
+                                   void* (*start)(void*), void* arg) {
+  // Before the hub exists, the main thread's first pthread_create makes it.
+  bool green = rt::current() ? rt::on_green_thread() : preload::on_main_os_thread();
+  if (!green) return real::pthread_create(thread, attr, start, arg);
+  return shim::create(thread, attr, start, arg);
+}
+
+GREENRUN_EXPORT int pthread_join(pthread_t thread, void** result) {
+  if (!rt::on_green_thread()) return real::pthread_join(thread, result);
+  return shim::join(thread, result, rt::kNever, false);
+}
+
+GREENRUN_EXPORT int pthread_tryjoin_np(pthread_t thread, void** result) noexcept {
+  if (!rt::on_green_thread()) return real::pthread_tryjoin_np(thread, result);
+  return shim::join(thread, result, rt::kNever, true);
+}
+
+GREENRUN_EXPORT int pthread_timedjoin_np(pthread_t thread, void** result,
+                                         const struct timespec* abstime) {
+  if (!rt::on_green_thread()) return real::pthread_timedjoin_np(thread, result, abstime);
+  rt::Nanos deadline = rt::kNever;
+  if (abstime && rt::deadline_from_abstime(CLOCK_REALTIME, abstime, deadline) != 0)
+    return EINVAL;
+  return shim::join(thread, result, deadline, false);
+}
+
+GREENRUN_EXPORT int pthread_clockjoin_np(pthread_t thread, void** result, clockid_t clock,
+                                         const struct timespec* abstime) {
+  if (!rt::on_green_thread()) return real::pthread_clockjoin_np(thread, result, clock, abstime);
+  rt::Nanos deadline = rt::kNever;
+  if (abstime) {
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
+    if (rt::deadline_from_abstime(clock, abstime, deadline) != 0) return EINVAL;
+  }
+  return shim::join(thread, result, deadline, false);
+}
+
+GREENRUN_EXPORT int pthread_detach(pthread_t thread) noexcept {
+  if (!rt::on_green_thread()) return real::pthread_detach(thread);
+  shim::PosixThread* p = shim::find(thread);
+  if (!p) return ESRCH;
+  if (p->detached) return EINVAL;
+  if (p->green->is_root) return real::pthread_detach(thread);
+  p->detached = true;
+  if (p->finished) shim::free_record(p);
+  return 0;
+}
+
+GREENRUN_EXPORT void pthread_exit(void* result) {
+  if (!rt::on_green_thread()) real::pthread_exit(result);
+  shim::exit_thread(result);
+}
+
+GREENRUN_EXPORT pthread_t pthread_self(void) noexcept {
+  shim::PosixThread* p = rt::on_green_thread() ? shim::self() : nullptr;
+  return p ? p->handle : real::pthread_self();
+}
+
+GREENRUN_EXPORT int pthread_equal(pthread_t a, pthread_t b) noexcept { return a == b; }
+
+GREENRUN_EXPORT int pthread_once(pthread_once_t* once, void (*init)(void)) {
+  if (!rt::on_green_thread()) return real::pthread_once(once, init);
+  if (*once & shim::kOnceDone) return 0;
+  rt::AddressWaiters& waiters = rt::current()->hub->address_waiters();
+  while (*once & shim::kOnceInProgress) {  // another green thread runs init and parked in it
+    rt::Waiter w;
+    waiters.wait(once, w, rt::WaitReason::event);
+  }
+  if (*once & shim::kOnceDone) return 0;
+  *once = shim::kOnceInProgress;
+  struct ResetIfCancelled {  // POSIX: a cancelled init leaves the once control untouched
+    pthread_once_t* once;
+    rt::AddressWaiters& waiters;
+    ~ResetIfCancelled() {
+      if (*once != shim::kOnceDone) *once = 0;
+      waiters.wake(once, ~std::size_t{0});
+    }
+  } guard{once, waiters};
+  init();
+  *once = shim::kOnceDone;
+  return 0;
+}

@@ -1,0 +1,140 @@
+// Every other pthread_* that takes a pthread_t. A green pthread_t is not a glibc thread
+// descriptor, so none of these may hand it to glibc: we answer for green threads ourselves,
+// and pass the main thread's (real) pthread_t and unknown ones through.
+// Defines: pthread_getattr_np pthread_setname_np pthread_getname_np pthread_getschedparam
+//          pthread_setschedparam pthread_setschedprio pthread_getaffinity_np
+//          pthread_setaffinity_np pthread_getcpuclockid pthread_kill pthread_sigqueue
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+
+#include <cstring>
+
+#include "export.h"
+#include "hub.h"
+#include "posix_thread.h"
+#include "real.h"
+
+using namespace greenrun;
+
+namespace {
+// The green (non-main) thread behind `t`, or nullptr when glibc should answer.
+shim::PosixThread* green(pthread_t t) {
+  if (!rt::current()) return nullptr;  // no hub: every pthread_t is a real one
+  shim::PosixThread* p = shim::find(t);
+  return p && !p->green->is_root ? p : nullptr;
+}
+// A green-looking pthread_t we no longer know: glibc must not see it either.
+bool unknown(pthread_t t) { return rt::current() && !shim::find(t) && t != real::pthread_self(); }
+}  // namespace
+
+GREENRUN_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t* attr) noexcept {
+  shim::PosixThread* p = green(t);
+  if (!p) return unknown(t) ? ESRCH : real::pthread_getattr_np(t, attr);
+  // Runtimes (Rust's std, the JVM) read the stack bounds from here to place their own guards.
+  int rc = pthread_attr_init(attr);
+  if (rc != 0) return rc;
+  const rt::Stack& s = p->green->stack;
+  pthread_attr_setstack(attr, s.lo, s.size);
+  pthread_attr_setguardsize(attr, static_cast<char*>(s.lo) - static_cast<char*>(s.mapping));
+  pthread_attr_setdetachstate(attr, p->detached ? PTHREAD_CREATE_DETACHED : PTHREAD_CREATE_JOINABLE);
+  return 0;
+}
+
+GREENRUN_EXPORT int pthread_setname_np(pthread_t t, const char* name) noexcept {
+  shim::PosixThread* p = green(t);
+  if (!p) {
+    if (unknown(t)) return ESRCH;
+    int rc = real::pthread_setname_np(t, name);
+    if (rc == 0 && rt::current()) rt::set_name(rt::Hub::get().root(), name);
+    return rc;
+  }
+  if (std::strlen(name) > 15) return ERANGE;  // glibc's limit: 16 bytes with the NUL
+  rt::set_name(p->green, name);
+  return 0;
+}
+
+GREENRUN_EXPORT int pthread_getname_np(pthread_t t, char* buf, size_t len) noexcept {
+  shim::PosixThread* p = green(t);
+  if (!p) return unknown(t) ? ESRCH : real::pthread_getname_np(t, buf, len);
+  const char* name = p->green->name;
+  if (!name[0]) name = program_invocation_short_name;  // a new thread inherits the comm name
+  std::size_t n = std::strlen(name);
+  if (n > 15) n = 15;
+  if (len < n + 1) return ERANGE;
+  std::memcpy(buf, name, n);
+  buf[n] = '\0';
+  return 0;
+}
+
+GREENRUN_EXPORT int pthread_getschedparam(pthread_t t, int* policy,
+                                          struct sched_param* param) noexcept {
+  shim::PosixThread* p = green(t);
+  if (!p) return unknown(t) ? ESRCH : real::pthread_getschedparam(t, policy, param);
+  *policy = p->sched_policy;
+  param->sched_priority = p->sched_priority;
+  return 0;
+}
+
+GREENRUN_EXPORT int pthread_setschedparam(pthread_t t, int policy,
+                                          const struct sched_param* param) noexcept {
+  shim::PosixThread* p = green(t);
+  if (!p) return unknown(t) ? ESRCH : real::pthread_setschedparam(t, policy, param);
+  int lo = sched_get_priority_min(policy), hi = sched_get_priority_max(policy);
+  if (lo < 0 || param->sched_priority < lo || param->sched_priority > hi) return EINVAL;
+  p->sched_policy = policy;
+  p->sched_priority = param->sched_priority;
+  return 0;
+}
+
+GREENRUN_EXPORT int pthread_setschedprio(pthread_t t, int priority) noexcept {
+  shim::PosixThread* p = green(t);
+  if (!p) return unknown(t) ? ESRCH : real::pthread_setschedprio(t, priority);
+  sched_param param{};
+  param.sched_priority = priority;
+  return pthread_setschedparam(t, p->sched_policy, &param);
+}
+
+GREENRUN_EXPORT int pthread_getaffinity_np(pthread_t t, size_t size, cpu_set_t* set) noexcept {
+  if (!green(t)) return unknown(t) ? ESRCH : real::pthread_getaffinity_np(t, size, set);
+  // Every green thread runs where the hub's OS thread runs.
+  return real::pthread_getaffinity_np(real::pthread_self(), size, set);
+}
+
+GREENRUN_EXPORT int pthread_setaffinity_np(pthread_t t, size_t size,
+                                           const cpu_set_t* set) noexcept {
+  if (!green(t)) return unknown(t) ? ESRCH : real::pthread_setaffinity_np(t, size, set);
+  // Pinning one green thread would pin them all: validate, and leave the hub where it is.
+  cpu_set_t current;
+  if (real::pthread_getaffinity_np(real::pthread_self(), sizeof current, &current) != 0)
+    return EINVAL;
+  cpu_set_t both;
+  CPU_AND_S(size < sizeof both ? size : sizeof both, &both, &current, set);
+  return CPU_COUNT_S(size < sizeof both ? size : sizeof both, &both) ? 0 : EINVAL;
+}
+
+GREENRUN_EXPORT int pthread_getcpuclockid(pthread_t t, clockid_t* clock) noexcept {
+  if (!green(t)) return unknown(t) ? ESRCH : real::pthread_getcpuclockid(t, clock);
+  // Green threads share one OS thread's CPU clock.
+  return real::pthread_getcpuclockid(real::pthread_self(), clock);
+}
+
+GREENRUN_EXPORT int pthread_kill(pthread_t t, int sig) noexcept {
+  shim::PosixThread* p = green(t);
+  if (!p) return unknown(t) ? ESRCH : real::pthread_kill(t, sig);
+  if (sig < 0 || sig >= NSIG) return EINVAL;
+  if (p->finished) return ESRCH;
+  if (sig == 0) return 0;
+  // The hub's OS thread is where every green thread runs.
+  return real::pthread_kill(real::pthread_self(), sig);
+}
+
+GREENRUN_EXPORT int pthread_sigqueue(pthread_t t, int sig, const union sigval value) noexcept {
+  shim::PosixThread* p = green(t);
+  if (!p) return unknown(t) ? ESRCH : real::pthread_sigqueue(t, sig, value);
+  if (sig < 0 || sig >= NSIG) return EINVAL;
+  if (p->finished) return ESRCH;
+  if (sig == 0) return 0;
+  return real::pthread_sigqueue(real::pthread_self(), sig, value);
+}

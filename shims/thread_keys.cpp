@@ -1,0 +1,114 @@
+// Thread-specific data. Keys are created by glibc (so native threads and glibc agree on the
+// numbers); the values of green threads live in their PosixThread, tagged with the key's
+// generation so a deleted and re-created key reads NULL, as glibc's do. The main thread keeps
+// using glibc's storage, which it already used before the hub existed.
+// Defines: pthread_key_create pthread_key_delete pthread_getspecific pthread_setspecific
+#include <errno.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <vector>
+
+#include "export.h"
+#include "posix_thread.h"
+#include "real.h"
+
+namespace greenrun::shim {
+namespace {
+
+struct KeySlot {
+  std::uint64_t generation = 0;  // 0: not in use
+  void (*destructor)(void*) = nullptr;
+};
+
+// Indexed by key. Any OS thread may create or delete keys, hence the lock; a spin lock, because
+// pthread_mutex_lock is ours to interpose and must not be used to implement itself.
+std::atomic_flag keys_lock = ATOMIC_FLAG_INIT;
+struct KeysGuard {
+  KeysGuard() {
+    while (keys_lock.test_and_set(std::memory_order_acquire)) real::sched_yield();
+  }
+  ~KeysGuard() { keys_lock.clear(std::memory_order_release); }
+};
+
+std::vector<KeySlot>& keys() {
+  static auto* k = new std::vector<KeySlot>();  // leaked: destructors may run during exit
+  return *k;
+}
+std::uint64_t next_generation = 1;
+
+bool uses_glibc_storage(PosixThread* p) { return !p || p->green->is_root; }
+
+}  // namespace
+
+// Green threads are the only readers of their own values; the lock is for the key table.
+void run_key_destructors(PosixThread* p) {
+  if (uses_glibc_storage(p)) return;  // glibc runs the main thread's at exit
+  auto& k = keys();
+  for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; ++round) {
+    bool again = false;
+    for (std::size_t key = 0; key < p->specific.size(); ++key) {
+      auto [generation, value] = p->specific[key];
+      void (*destructor)(void*) = nullptr;
+      {
+        KeysGuard lock;
+        if (!value || key >= k.size() || k[key].generation != generation) continue;
+        destructor = k[key].destructor;
+      }
+      p->specific[key].second = nullptr;
+      if (destructor) {
+        destructor(const_cast<void*>(value));
+        again = true;
+      }
+    }
+    if (!again) break;
+  }
+  p->specific.clear();
+  p->specific.shrink_to_fit();
+}
+
+}  // namespace greenrun::shim
+
+using namespace greenrun;
+
+GREENRUN_EXPORT int pthread_key_create(pthread_key_t* key, void (*destructor)(void*)) noexcept {
+  int rc = real::pthread_key_create(key, destructor);
+  if (rc != 0) return rc;
+  shim::KeysGuard lock;
+  auto& k = shim::keys();
+  if (k.size() <= *key) k.resize(*key + 1);
+  k[*key] = shim::KeySlot{shim::next_generation++, destructor};
+  return 0;
+}
+
+GREENRUN_EXPORT int pthread_key_delete(pthread_key_t key) noexcept {
+  int rc = real::pthread_key_delete(key);
+  shim::KeysGuard lock;
+  if (rc == 0 && key < shim::keys().size()) shim::keys()[key] = shim::KeySlot{};
+  return rc;
+}
+
+GREENRUN_EXPORT void* pthread_getspecific(pthread_key_t key) noexcept {
+  shim::PosixThread* p = rt::on_green_thread() ? shim::self() : nullptr;
+  if (shim::uses_glibc_storage(p)) return real::pthread_getspecific(key);
+  if (key >= p->specific.size()) return nullptr;
+  auto [generation, value] = p->specific[key];
+  shim::KeysGuard lock;
+  auto& k = shim::keys();
+  return key < k.size() && generation == k[key].generation ? const_cast<void*>(value) : nullptr;
+}
+
+GREENRUN_EXPORT int pthread_setspecific(pthread_key_t key, const void* value) noexcept {
+  shim::PosixThread* p = rt::on_green_thread() ? shim::self() : nullptr;
+  if (shim::uses_glibc_storage(p)) return real::pthread_setspecific(key, value);
+  std::uint64_t generation;
+  {
+    shim::KeysGuard lock;
+    auto& k = shim::keys();
+    if (key >= k.size() || k[key].generation == 0) return EINVAL;
+    generation = k[key].generation;
+  }
+  if (p->specific.size() <= key) p->specific.resize(key + 1);
+  p->specific[key] = {generation, value};
+  return 0;
+}
