@@ -10,8 +10,13 @@
  *   +40  rbx
  *   +48  rbp
  *   +56  resume address       pushed by our caller's `call`
- * Resumption pops the address and jumps: `ret` here would mispredict on the return stack buffer
- * because the call being returned from was made on another stack.
+ * Resumption returns with `ret`. The return-stack predictor then expects the address the
+ * suspending side was called from, and the runtime always switches from one call site
+ * (rt::switch_to), so the prediction is right and the predictor stays in step for every return
+ * after it. (`pop` + `jmp` instead leaves one stale entry on the predictor per switch, and every
+ * later return of the resumed side is then mispredicted: tests/bench measured a greenlet
+ * switch at 37 ns that way, 20 ns with `ret`; only a bare ping-pong between two loops that
+ * never return, switch.raw_two_sites, is faster with `jmp`.)
  */
     .text
     .globl  greenrun_context_switch
@@ -42,8 +47,7 @@ greenrun_context_switch:
     popq    %r12
     popq    %rbx
     popq    %rbp
-    popq    %rcx
-    jmpq    *%rcx
+    ret
     .cfi_endproc
     .size   greenrun_context_switch, .-greenrun_context_switch
 

@@ -4,6 +4,7 @@
 #include <cxxabi.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "diagnostics.h"
@@ -17,10 +18,15 @@ namespace {
 [[gnu::tls_model("initial-exec")]] thread_local GreenThread* t_current = nullptr;
 
 void check_stack(const GreenThread* self) {
-  if (!StackPool::canary_intact(self->stack))
-    fatal(self, "stack overflow (the canary below the stack was overwritten)",
-          "give the thread a larger stack (GREENRUN_STACK_SIZE, pthread_attr_setstacksize or the "
-          "stack_size argument)");
+  if (StackPool::canary_intact(self->stack)) return;
+  // Same wording as the fault handler's report, so both name the size that was too small.
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "stack overflow (stack of %zu KiB exhausted: the canary below it was overwritten)",
+                self->stack.size / 1024);
+  fatal(self, what,
+        "give the thread a larger stack (GREENRUN_STACK_SIZE, pthread_attr_setstacksize or the "
+        "stack_size argument)");
 }
 
 }  // namespace

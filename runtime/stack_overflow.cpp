@@ -46,8 +46,12 @@ void chain(int sig, siginfo_t* info, void* uctx) {
 
 void on_fault(int sig, siginfo_t* info, void* uctx) {
   const GreenThread* t = current();
-  if (t && t->stack.mapping && t->stack.guard != GuardKind::canary &&
-      t->stack.overflow_address(info->si_addr))
+  // Canary stacks count too. A runaway recursion writes through the unguarded page below the
+  // usable range and faults before any switch could check the canary: just under the mapping,
+  // or, when the stack below is a neighbour in the same slab, only after running through it.
+  // Either way the canary it wrote over first is gone, so a fault then is that overflow.
+  if (t && t->stack.mapping &&
+      (t->stack.overflow_address(info->si_addr) || !StackPool::canary_intact(t->stack)))
     green_thread_stack_overflow(t);
   chain(sig, info, uctx);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <sys/single_threaded.h>
 
 #include <new>
 
@@ -80,6 +81,9 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*), vo
   p->detached = detach == PTHREAD_CREATE_DETACHED;
   register_thread(p);
   ++running_threads;
+  // glibc clears this on the first pthread_create; libstdc++ reads it to skip synchronisation
+  // (std::stop_token, for one, then never releases a waiting std::stop_callback).
+  __libc_single_threaded = 0;
   *out = p->handle;
   hub->scheduler().ready(g);
   return 0;

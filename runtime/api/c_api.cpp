@@ -138,8 +138,15 @@ int greenrun_set_parent(greenrun_greenlet* g, greenrun_greenlet* parent) noexcep
   if (native(g)->hub != native(parent)->hub) return errno = EXDEV, -1;
   return guarded(
       [&] {
-        borrow(g).set_parent(borrow(parent));
-        return 0;
+        try {
+          borrow(g).set_parent(borrow(parent));
+          return 0;
+        } catch (const greenrun::GreenletError&) {
+          // Other OS threads were ruled out above, so this is the cycle (guarded() would say
+          // EBUSY, which is what a switch reports).
+          errno = EINVAL;
+          return -1;
+        }
       },
       -1);
 }
@@ -280,16 +287,18 @@ greenrun_queue* greenrun_queue_new(size_t maxsize) noexcept {
 }
 void greenrun_queue_free(greenrun_queue* q) noexcept { delete q; }
 int greenrun_queue_put(greenrun_queue* q, void* item, int block, double timeout) {
-  try {
-    return guarded(
-        [&] {
+  // QueueFull is caught inside: guarded() would turn it into ECANCELED first.
+  return guarded(
+      [&] {
+        try {
           q->queue.put(item, block != 0, timeout);
           return 0;
-        },
-        -1);
-  } catch (const greenrun::QueueFull&) {
-    return errno = block ? ETIMEDOUT : EAGAIN, -1;
-  }
+        } catch (const greenrun::QueueFull&) {
+          errno = block ? ETIMEDOUT : EAGAIN;
+          return -1;
+        }
+      },
+      -1);
 }
 int greenrun_queue_get(greenrun_queue* q, void** item, int block, double timeout) {
   if (!item) return errno = EINVAL, -1;

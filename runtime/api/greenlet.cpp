@@ -26,12 +26,16 @@ Body* body_of(const GreenThread* t) { return static_cast<Body*>(t->user); }
 
 void free_body(GreenThread* t) { delete body_of(t); }
 
-void trace(const char* event, GreenThread* origin, GreenThread* target) {
-  if (!t_trace) return;
+// The settrace callback, out of line: a switch only tests whether one is set (inline, below).
+[[gnu::noinline]] void call_trace(const char* event, GreenThread* origin, GreenThread* target) {
   rt::retain(origin);
   rt::retain(target);
   TraceFunction fn = t_trace;  // the callback may call settrace
   fn(event, Greenlet(origin), Greenlet(target));
+}
+
+inline void trace(const char* event, GreenThread* origin, GreenThread* target) {
+  if (t_trace) [[unlikely]] call_trace(event, origin, target);
 }
 
 bool is_greenlet_exit(const std::exception_ptr& e) {
@@ -51,18 +55,24 @@ GreenThread* first_live_ancestor(GreenThread* t) {
 
 // A greenlet switch may resume a thread that is suspended in a switch or not started yet;
 // resuming one that is parked on something else would fake its wake-up.
-void check_switchable(GreenThread* self, GreenThread* target) {
-  if (target->hub != self->hub)
-    throw GreenletError("greenrun: cannot switch to a greenlet of another OS thread");
+// Out of line and cold, so the checks below stay a few compares in the switch's own frame.
+[[noreturn, gnu::cold, gnu::noinline]] void refuse_switch(const char* why) {
+  throw GreenletError(why);
+}
+
+inline void check_switchable(GreenThread* self, GreenThread* target) {
+  // No current thread means this OS thread has no hub yet, so the target is another's.
+  if (!self || target->hub != self->hub) [[unlikely]]
+    refuse_switch("greenrun: cannot switch to a greenlet of another OS thread");
   if (target->state == ThreadState::created) return;
   if (target->state == ThreadState::parked && target->wait_reason == rt::WaitReason::switched_away)
-    return;
-  throw GreenletError(
-      "greenrun: cannot switch to a greenlet that is scheduled or blocked in a wait");
+    [[likely]] return;
+  refuse_switch("greenrun: cannot switch to a greenlet that is scheduled or blocked in a wait");
 }
 
 // The heart of switch/throw: hand over, suspend, and interpret what we are resumed with.
-std::any transfer(GreenThread* target, std::any value, std::exception_ptr error) {
+// Takes its arguments by reference: they are moved into the target, never copied.
+std::any transfer(GreenThread* target, std::any&& value, std::exception_ptr&& error) {
   GreenThread* self = rt::current();
   if (target == self) {
     if (error) std::rethrow_exception(error);
@@ -78,7 +88,7 @@ std::any transfer(GreenThread* target, std::any value, std::exception_ptr error)
   rt::switch_to(target);
   self->wait_reason = rt::WaitReason::none;
   api::woken(self->wake);
-  if (self->transfer_error) {
+  if (self->transfer_error) [[unlikely]] {
     std::exception_ptr e = std::move(self->transfer_error);
     self->transfer_error = nullptr;
     std::rethrow_exception(e);
@@ -138,7 +148,12 @@ void greenlet_main(GreenThread* self) {
                     parent->wait_reason == rt::WaitReason::switched_away))) {
     self->hub->scheduler().exit_current();  // nobody waits for the value: just move on
   }
+  // The callback's handles may be the only references to this dead thread, and dropping the
+  // last one frees it: hold one more across the call, and give it back without freeing, since
+  // we still run on its stack (the parent's reap frees it if nobody else holds it).
+  rt::retain(self);
   trace(body->error ? "throw" : "switch", self, parent);
+  --self->refs;
   parent->transfer_value = body->error ? std::any{} : body->result;
   parent->transfer_error = body->error;
   rt::switch_to(parent);

@@ -31,9 +31,13 @@ bool Event::wait(double timeout) {
   if (state_->flag) return true;
   rt::Nanos deadline = api::deadline_for(timeout);
   rt::Waiter w;
-  api::woken(api::scheduler().wait_on(state_->waiters, w, rt::WaitReason::event, this, deadline));
+  rt::Wake why =
+      api::scheduler().wait_on(state_->waiters, w, rt::WaitReason::event, this, deadline);
+  bool set_while_waiting = api::woken(why);
   api::raise_pending();
-  return state_->flag;
+  // Woken means set() ran, even if clear() followed before we got here (gevent and
+  // threading.Event since bpo-13502 report the wake-up, not the flag's later state).
+  return set_while_waiting || state_->flag;
 }
 
 // ---- Semaphore ----

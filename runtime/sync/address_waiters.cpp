@@ -34,6 +34,15 @@ std::size_t AddressWaiters::wake(const void* address, std::size_t count, unsigne
   return woken;
 }
 
+GreenThread* AddressWaiters::wake_first(const void* address) {
+  auto it = lists_.find(address);
+  if (it == lists_.end()) return nullptr;
+  Waiter* w = it->second.pop_front();
+  if (it->second.empty()) lists_.erase(it);
+  current()->hub->scheduler().ready(w->thread);
+  return w->thread;
+}
+
 std::size_t AddressWaiters::move(const void* from, const void* to, std::size_t count) {
   auto it = lists_.find(from);
   if (it == lists_.end() || from == to) return 0;

@@ -20,6 +20,9 @@ class AddressWaiters {
   // each `item`. Returns how many were woken.
   std::size_t wake(const void* address, std::size_t count, unsigned bits = ~0u,
                    void* item = nullptr);
+  // Wakes the oldest waiter of `address` and returns its thread (nullptr if none), so the
+  // caller can hand it ownership before it runs.
+  GreenThread* wake_first(const void* address);
   // Moves up to `count` waiters (after the woken ones) from one address to another (requeue).
   std::size_t move(const void* from, const void* to, std::size_t count);
   bool has_waiters(const void* address) const { return lists_.count(address) != 0; }

@@ -1,0 +1,170 @@
+// Defines: pthread_mutex_lock pthread_mutex_trylock pthread_mutex_timedlock
+//          pthread_mutex_clocklock pthread_mutex_unlock
+// Process-shared mutexes may be held by another process, where no wake-up of ours can reach:
+// they are polled with trylock and a growing park in between (1 ms up to 16 ms).
+// Robust, priority-inheritance and priority-protect mutexes behave as their base type between
+// green threads (they all run on one OS thread, so priorities and owner death do not apply).
+#include "mutex.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "export.h"
+#include "hub.h"
+#include "posix_thread.h"
+#include "real.h"
+
+namespace greenrun::shim {
+namespace {
+
+constexpr int kKindMask = 3;           // PTHREAD_MUTEX_KIND_MASK_NP
+constexpr int kProcessSharedBit = 128;  // PTHREAD_MUTEX_PSHARED_BIT
+constexpr int kUnlocked = 0, kLocked = 1, kLockedWithWaiters = 2;  // glibc's __lock values
+
+// What glibc stores in __owner: the main thread keeps its kernel tid (it may have locked
+// mutexes natively before the hub existed); green threads get ids no tid can have.
+int owner_id(const rt::GreenThread* t) {
+  static const int main_tid = getpid();
+  return t->is_root ? main_tid : 0x40000000 + static_cast<int>(t->id & 0x3fffffff);
+}
+
+void take(pthread_mutex_t* m, int owner) {
+  m->__data.__owner = owner;
+  m->__data.__count = 1;
+}
+
+int poll_shared(pthread_mutex_t* m, rt::Nanos deadline, bool try_only) {
+  rt::Scheduler& s = rt::current()->hub->scheduler();
+  for (rt::Nanos pause = 1'000'000;; pause = pause < 16'000'000 ? pause * 2 : pause) {
+    int rc = real::pthread_mutex_trylock(m);
+    if (rc != EBUSY || try_only) return rc;
+    rt::Nanos now = rt::monotonic_now();
+    if (now >= deadline) return ETIMEDOUT;
+    s.park(rt::WaitReason::mutex, m, std::min(deadline, now + pause));
+  }
+}
+
+// Locks; `count_user` says whether this is a lock by the program (which glibc counts in
+// __nusers) or a condvar re-taking its mutex (which does not).
+int lock(pthread_mutex_t* m, rt::Nanos deadline, bool try_only, bool count_user) {
+  if (m->__data.__kind & kProcessSharedBit) return poll_shared(m, deadline, try_only);
+  rt::GreenThread* self = rt::current();
+  const int me = owner_id(self);
+  const int type = m->__data.__kind & kKindMask;
+  if (m->__data.__lock != kUnlocked && m->__data.__owner == me) {
+    if (type == PTHREAD_MUTEX_RECURSIVE) {
+      if (m->__data.__count == UINT_MAX) return EAGAIN;
+      ++m->__data.__count;
+      return 0;
+    }
+    if (type == PTHREAD_MUTEX_ERRORCHECK) return EDEADLK;
+    if (try_only) return EBUSY;  // a normal mutex relocked blocks forever, as natively
+  }
+  if (m->__data.__lock == kUnlocked) {
+    m->__data.__lock = kLocked;
+    take(m, me);
+    if (count_user) ++m->__data.__nusers;
+    return 0;
+  }
+  if (try_only) return EBUSY;
+  rt::AddressWaiters& waiters = self->hub->address_waiters();
+  for (;;) {
+    m->__data.__lock = kLockedWithWaiters;
+    rt::Waiter w;
+    rt::Wake why = waiters.wait(m, w, rt::WaitReason::mutex, deadline);
+    if (why == rt::Wake::woken) {  // mutex_unlock handed it to us
+      if (count_user) ++m->__data.__nusers;
+      return 0;
+    }
+    if (m->__data.__lock == kLockedWithWaiters && !waiters.has_waiters(m))
+      m->__data.__lock = kLocked;
+    if (why == rt::Wake::timed_out) return ETIMEDOUT;
+    if (m->__data.__lock == kUnlocked) {  // released while we were being interrupted
+      m->__data.__lock = kLocked;
+      take(m, me);
+      if (count_user) ++m->__data.__nusers;
+      return 0;
+    }
+  }
+}
+
+int unlock(pthread_mutex_t* m, bool count_user) {
+  if (m->__data.__kind & kProcessSharedBit) return real::pthread_mutex_unlock(m);
+  rt::GreenThread* self = rt::current();
+  const int type = m->__data.__kind & kKindMask;
+  if (type == PTHREAD_MUTEX_RECURSIVE || type == PTHREAD_MUTEX_ERRORCHECK) {
+    if (m->__data.__lock == kUnlocked || m->__data.__owner != owner_id(self)) return EPERM;
+    if (type == PTHREAD_MUTEX_RECURSIVE && --m->__data.__count != 0) return 0;
+  }
+  if (count_user && m->__data.__nusers > 0) --m->__data.__nusers;
+  if (m->__data.__lock == kLockedWithWaiters) {
+    rt::AddressWaiters& waiters = self->hub->address_waiters();
+    if (rt::GreenThread* next = waiters.wake_first(m)) {
+      take(m, owner_id(next));
+      m->__data.__lock = waiters.has_waiters(m) ? kLockedWithWaiters : kLocked;
+      return 0;
+    }
+  }
+  m->__data.__lock = kUnlocked;
+  m->__data.__owner = 0;
+  m->__data.__count = 0;
+  return 0;
+}
+
+}  // namespace
+
+int mutex_lock(pthread_mutex_t* m, rt::Nanos deadline, bool try_only) {
+  return lock(m, deadline, try_only, true);
+}
+int mutex_unlock(pthread_mutex_t* m) { return unlock(m, true); }
+int mutex_release_for_wait(pthread_mutex_t* m) { return unlock(m, false); }
+int mutex_retake_after_wait(pthread_mutex_t* m) { return lock(m, rt::kNever, false, false); }
+bool mutex_is_process_shared(const pthread_mutex_t* m) {
+  return m->__data.__kind & kProcessSharedBit;
+}
+
+}  // namespace greenrun::shim
+
+using namespace greenrun;
+
+GREENRUN_EXPORT int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
+  if (!rt::on_green_thread()) return real::pthread_mutex_lock(m);
+  return shim::mutex_lock(m, rt::kNever, false);
+}
+
+GREENRUN_EXPORT int pthread_mutex_trylock(pthread_mutex_t* m) noexcept {
+  if (!rt::on_green_thread()) return real::pthread_mutex_trylock(m);
+  return shim::mutex_lock(m, rt::kNever, true);
+}
+
+namespace {
+// Like glibc: the time is looked at only if the mutex cannot be had at once.
+int timed_lock(pthread_mutex_t* m, clockid_t clock, const struct timespec* abstime) {
+  int rc = shim::mutex_lock(m, rt::kNever, true);
+  if (rc != EBUSY) return rc;
+  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
+  rt::Nanos deadline;
+  if (int bad = rt::deadline_from_abstime(clock, abstime, deadline)) return bad;
+  return shim::mutex_lock(m, deadline, false);
+}
+}  // namespace
+
+GREENRUN_EXPORT int pthread_mutex_timedlock(pthread_mutex_t* m,
+                                            const struct timespec* abstime) noexcept {
+  if (!rt::on_green_thread()) return real::pthread_mutex_timedlock(m, abstime);
+  return timed_lock(m, CLOCK_REALTIME, abstime);
+}
+
+GREENRUN_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock,
+                                            const struct timespec* abstime) noexcept {
+  if (!rt::on_green_thread()) return real::pthread_mutex_clocklock(m, clock, abstime);
+  return timed_lock(m, clock, abstime);
+}
+
+GREENRUN_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m) noexcept {
+  if (!rt::on_green_thread()) return real::pthread_mutex_unlock(m);
+  return shim::mutex_unlock(m);
+}

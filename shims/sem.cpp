@@ -1,0 +1,83 @@
+// Unnamed semaphores for green threads. The count stays in glibc's sem_t (sem_post goes through
+// glibc, so sem_getvalue, sem_trywait and native waiters see the same value); green waiters park
+// on the semaphore's address and take the count with sem_trywait when woken.
+// A sem_post from a signal handler or another OS thread cannot wake a parked green thread
+// directly, so waiters also look again every 10 ms. Process-shared and named semaphores are
+// polled the same way with a growing pause (1 ms up to 16 ms): other processes post to them.
+// Defines: sem_wait sem_timedwait sem_clockwait sem_post
+#include <errno.h>
+#include <semaphore.h>
+
+#include <algorithm>
+
+#include "export.h"
+#include "hub.h"
+#include "posix_thread.h"
+#include "real.h"
+
+namespace greenrun::shim {
+namespace {
+
+constexpr int kFutexShared = 0;  // glibc's new_sem.private for pshared and named semaphores
+struct GlibcSem {                // glibc's struct new_sem on 64-bit targets
+  unsigned long data;
+  int private_;
+  int pad;
+};
+static_assert(sizeof(GlibcSem) <= sizeof(sem_t));
+
+bool process_shared(sem_t* s) { return reinterpret_cast<GlibcSem*>(s)->private_ == kFutexShared; }
+
+int wait(sem_t* s, clockid_t clock, const struct timespec* abstime) {
+  CancellationPoint cp;
+  if (real::sem_trywait(s) == 0) return 0;
+  if (errno != EAGAIN) return -1;  // EINVAL
+  rt::Nanos deadline = rt::kNever;
+  if (abstime) {
+    if (int rc = rt::deadline_from_abstime(clock, abstime, deadline)) return errno = rc, -1;
+  }
+  rt::GreenThread* self = rt::current();
+  const bool shared = process_shared(s);
+  for (rt::Nanos pause = shared ? 1'000'000 : 10'000'000;;) {
+    rt::Nanos now = rt::monotonic_now();
+    if (now >= deadline) return errno = ETIMEDOUT, -1;
+    rt::Nanos until = std::min(deadline, now + pause);
+    rt::Wake why;
+    if (shared) {
+      why = self->hub->scheduler().park(rt::WaitReason::semaphore, s, until);
+      if (pause < 16'000'000) pause *= 2;
+    } else {
+      rt::Waiter w;
+      why = self->hub->address_waiters().wait(s, w, rt::WaitReason::semaphore, until);
+    }
+    if (why == rt::Wake::interrupted) test_cancel();
+    if (real::sem_trywait(s) == 0) return 0;
+  }
+}
+
+}  // namespace
+}  // namespace greenrun::shim
+
+using namespace greenrun;
+
+GREENRUN_EXPORT int sem_wait(sem_t* s) {
+  if (!rt::on_green_thread()) return real::sem_wait(s);
+  return shim::wait(s, CLOCK_REALTIME, nullptr);
+}
+
+GREENRUN_EXPORT int sem_timedwait(sem_t* s, const struct timespec* abstime) {
+  if (!rt::on_green_thread()) return real::sem_timedwait(s, abstime);
+  return shim::wait(s, CLOCK_REALTIME, abstime);
+}
+
+GREENRUN_EXPORT int sem_clockwait(sem_t* s, clockid_t clock, const struct timespec* abstime) {
+  if (!rt::on_green_thread()) return real::sem_clockwait(s, clock, abstime);
+  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return errno = EINVAL, -1;
+  return shim::wait(s, clock, abstime);
+}
+
+GREENRUN_EXPORT int sem_post(sem_t* s) noexcept {
+  int rc = real::sem_post(s);
+  if (rc == 0 && rt::on_green_thread()) rt::current()->hub->address_waiters().wake(s, 1);
+  return rc;
+}
