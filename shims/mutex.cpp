@@ -1,15 +1,13 @@
 // Defines: pthread_mutex_lock pthread_mutex_trylock pthread_mutex_timedlock
 //          pthread_mutex_clocklock pthread_mutex_unlock
-// Process-shared mutexes may be held by another process, where no wake-up of ours can reach:
-// they are polled with trylock and a growing park in between (1 ms up to 16 ms).
-// Robust, priority-inheritance and priority-protect mutexes behave as their base type between
-// green threads (they all run on one OS thread, so priorities and owner death do not apply).
+// Process-shared and robust mutexes go to shims/mutex_shared.cpp. Priority-inheritance and
+// priority-protect mutexes behave as their base type between green threads (all of them run on
+// one OS thread, so priorities do not apply).
 #include "mutex.h"
 
 #include <errno.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <climits>
 
 #include "export.h"
@@ -36,21 +34,10 @@ void take(pthread_mutex_t* m, int owner) {
   m->__data.__count = 1;
 }
 
-int poll_shared(pthread_mutex_t* m, rt::Nanos deadline, bool try_only) {
-  rt::Scheduler& s = rt::current()->hub->scheduler();
-  for (rt::Nanos pause = 1'000'000;; pause = pause < 16'000'000 ? pause * 2 : pause) {
-    int rc = real::pthread_mutex_trylock(m);
-    if (rc != EBUSY || try_only) return rc;
-    rt::Nanos now = rt::monotonic_now();
-    if (now >= deadline) return ETIMEDOUT;
-    s.park(rt::WaitReason::mutex, m, std::min(deadline, now + pause));
-  }
-}
-
 // Locks; `count_user` says whether this is a lock by the program (which glibc counts in
 // __nusers) or a condvar re-taking its mutex (which does not).
 int lock(pthread_mutex_t* m, rt::Nanos deadline, bool try_only, bool count_user) {
-  if (m->__data.__kind & kProcessSharedBit) return poll_shared(m, deadline, try_only);
+  if (m->__data.__kind & kProcessSharedBit) return shared_mutex_lock(m, deadline, try_only);
   rt::GreenThread* self = rt::current();
   const int me = owner_id(self);
   const int type = m->__data.__kind & kKindMask;
@@ -60,8 +47,9 @@ int lock(pthread_mutex_t* m, rt::Nanos deadline, bool try_only, bool count_user)
       ++m->__data.__count;
       return 0;
     }
+    if (try_only) return EBUSY;  // glibc: trylock says busy even to the owner
     if (type == PTHREAD_MUTEX_ERRORCHECK) return EDEADLK;
-    if (try_only) return EBUSY;  // a normal mutex relocked blocks forever, as natively
+    // A normal mutex relocked by its owner blocks forever, as natively.
   }
   if (m->__data.__lock == kUnlocked) {
     m->__data.__lock = kLocked;
@@ -92,7 +80,7 @@ int lock(pthread_mutex_t* m, rt::Nanos deadline, bool try_only, bool count_user)
 }
 
 int unlock(pthread_mutex_t* m, bool count_user) {
-  if (m->__data.__kind & kProcessSharedBit) return real::pthread_mutex_unlock(m);
+  if (m->__data.__kind & kProcessSharedBit) return shared_mutex_unlock(m);
   rt::GreenThread* self = rt::current();
   const int type = m->__data.__kind & kKindMask;
   if (type == PTHREAD_MUTEX_RECURSIVE || type == PTHREAD_MUTEX_ERRORCHECK) {

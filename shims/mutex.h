@@ -21,4 +21,8 @@ int mutex_retake_after_wait(pthread_mutex_t* m);
 
 bool mutex_is_process_shared(const pthread_mutex_t* m);
 
+// Process-shared and robust mutexes (shims/mutex_shared.cpp).
+int shared_mutex_lock(pthread_mutex_t* m, rt::Nanos deadline, bool try_only);
+int shared_mutex_unlock(pthread_mutex_t* m);
+
 }  // namespace greenrun::shim

@@ -18,7 +18,9 @@
 namespace greenrun::shim {
 namespace {
 
-constexpr int kFutexShared = 0;  // glibc's new_sem.private for pshared and named semaphores
+// glibc's new_sem.private: LLL_PRIVATE (0) for sem_init(s, 0, n), LLL_SHARED (128) for
+// process-shared and named semaphores.
+constexpr int kFutexPrivate = 0;
 struct GlibcSem {                // glibc's struct new_sem on 64-bit targets
   unsigned long data;
   int private_;
@@ -26,7 +28,7 @@ struct GlibcSem {                // glibc's struct new_sem on 64-bit targets
 };
 static_assert(sizeof(GlibcSem) <= sizeof(sem_t));
 
-bool process_shared(sem_t* s) { return reinterpret_cast<GlibcSem*>(s)->private_ == kFutexShared; }
+bool process_shared(sem_t* s) { return reinterpret_cast<GlibcSem*>(s)->private_ != kFutexPrivate; }
 
 int wait(sem_t* s, clockid_t clock, const struct timespec* abstime) {
   CancellationPoint cp;

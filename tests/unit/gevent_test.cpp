@@ -18,22 +18,14 @@
 
 #include "clock.h"
 #include "greenrun.hpp"
+#include "test_support.h"
 
 using namespace greenrun;
 
+using test_support::as;
+using test_support::Cleanup;
+
 namespace {
-
-template <class T>
-T as(const std::any& v) {
-  REQUIRE_MESSAGE(v.type() == typeid(T), "the value holds a " << v.type().name());
-  return std::any_cast<T>(v);
-}
-
-struct Cleanup {
-  explicit Cleanup(bool& flag) : flag(flag) {}
-  ~Cleanup() { flag = true; }
-  bool& flag;
-};
 
 std::string errno_name(int e) {
   const char* name = strerrorname_np(e);

@@ -12,26 +12,17 @@
 #include <vector>
 
 #include "greenrun.hpp"
+#include "test_support.h"
 #include "hub.h"
 
 using greenrun::Greenlet;
 using greenrun::GreenletError;
 using greenrun::GreenletExit;
 
+using test_support::as;
+using test_support::Cleanup;
+
 namespace {
-
-template <class T>
-T as(const std::any& v) {
-  REQUIRE_MESSAGE(v.type() == typeid(T), "the value holds a " << v.type().name());
-  return std::any_cast<T>(v);
-}
-
-// Sets a flag when destroyed: proves a frame was unwound.
-struct Cleanup {
-  explicit Cleanup(bool& flag) : flag(flag) {}
-  ~Cleanup() { flag = true; }
-  bool& flag;
-};
 
 }  // namespace
 
