@@ -4,7 +4,13 @@
 // Invariant: the objects are constant-initialised; resolving is idempotent and may race
 // harmlessly (every racer stores the same pointer).
 #pragma once
+#include <fcntl.h>
+#include <netdb.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sched.h>
 #include <signal.h>
 #include <semaphore.h>
@@ -149,5 +155,46 @@ inline constexpr Function<decltype(&::sem_timedwait)> sem_timedwait{"sem_timedwa
 inline constexpr Function<decltype(&::sem_clockwait)> sem_clockwait{"sem_clockwait"};
 inline constexpr Function<decltype(&::sem_post)> sem_post{"sem_post"};
 inline constexpr Function<decltype(&::sem_getvalue)> sem_getvalue{"sem_getvalue"};
+
+// descriptors, sockets and their I/O
+inline constexpr Function<decltype(&::socket)> socket{"socket"};
+inline constexpr Function<decltype(&::socketpair)> socketpair{"socketpair"};
+inline constexpr Function<decltype(&::accept)> accept{"accept"};
+inline constexpr Function<decltype(&::accept4)> accept4{"accept4"};
+inline constexpr Function<decltype(&::connect)> connect{"connect"};
+inline constexpr Function<decltype(&::shutdown)> shutdown{"shutdown"};
+inline constexpr Function<decltype(&::setsockopt)> setsockopt{"setsockopt"};
+inline constexpr Function<decltype(&::read)> read{"read"};
+inline constexpr Function<decltype(&::readv)> readv{"readv"};
+inline constexpr Function<decltype(&::write)> write{"write"};
+inline constexpr Function<decltype(&::writev)> writev{"writev"};
+inline constexpr Function<decltype(&::recv)> recv{"recv"};
+inline constexpr Function<decltype(&::recvfrom)> recvfrom{"recvfrom"};
+inline constexpr Function<decltype(&::recvmsg)> recvmsg{"recvmsg"};
+inline constexpr Function<decltype(&::recvmmsg)> recvmmsg{"recvmmsg"};
+inline constexpr Function<decltype(&::send)> send{"send"};
+inline constexpr Function<decltype(&::sendto)> sendto{"sendto"};
+inline constexpr Function<decltype(&::sendmsg)> sendmsg{"sendmsg"};
+inline constexpr Function<decltype(&::sendmmsg)> sendmmsg{"sendmmsg"};
+inline constexpr Function<decltype(&::sendfile)> sendfile{"sendfile"};
+inline constexpr Function<decltype(&::splice)> splice{"splice"};
+inline constexpr Function<decltype(&::pipe)> pipe{"pipe"};
+inline constexpr Function<decltype(&::pipe2)> pipe2{"pipe2"};
+inline constexpr Function<decltype(&::close)> close{"close"};
+inline constexpr Function<decltype(&::dup)> dup{"dup"};
+inline constexpr Function<decltype(&::dup2)> dup2{"dup2"};
+inline constexpr Function<decltype(&::dup3)> dup3{"dup3"};
+inline constexpr Function<int (*)(int, int, ...)> fcntl{"fcntl"};
+inline constexpr Function<int (*)(int, unsigned long, ...)> ioctl{"ioctl"};
+
+// DNS
+inline constexpr Function<decltype(&::getaddrinfo)> getaddrinfo{"getaddrinfo"};
+inline constexpr Function<decltype(&::getnameinfo)> getnameinfo{"getnameinfo"};
+inline constexpr Function<decltype(&::gethostbyname)> gethostbyname{"gethostbyname"};
+inline constexpr Function<decltype(&::gethostbyname2)> gethostbyname2{"gethostbyname2"};
+inline constexpr Function<decltype(&::gethostbyname_r)> gethostbyname_r{"gethostbyname_r"};
+inline constexpr Function<decltype(&::gethostbyname2_r)> gethostbyname2_r{"gethostbyname2_r"};
+inline constexpr Function<decltype(&::gethostbyaddr)> gethostbyaddr{"gethostbyaddr"};
+inline constexpr Function<decltype(&::gethostbyaddr_r)> gethostbyaddr_r{"gethostbyaddr_r"};
 
 }  // namespace greenrun::real

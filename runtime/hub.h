@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "fd_table.h"
 #include "green_thread.h"
 #include "scheduler.h"
 #include "stack_pool.h"
@@ -35,6 +36,7 @@ class Hub {
   StackPool& stacks() { return stacks_; }
   uv_loop_t* loop() { return &loop_; }
   AddressWaiters& address_waiters() { return address_waiters_; }
+  FdTable& fds() { return fds_; }
   GreenThread* root() { return root_; }
   GreenThread* hub_thread() { return hub_thread_; }
   ExceptionState* exception_state() { return exception_state_; }
@@ -95,6 +97,7 @@ class Hub {
   StackPool stacks_;
   Scheduler scheduler_;
   AddressWaiters address_waiters_;
+  FdTable fds_{*this};
   GreenThread* root_ = nullptr;
   GreenThread* hub_thread_ = nullptr;
   GreenThread* dying_ = nullptr;

@@ -1,0 +1,195 @@
+// The fd table. Watchers are armed when a thread parks and disarmed lazily: only when an event
+// arrives that nobody waits for (level-triggered, it would otherwise repeat). A keep-alive
+// connection whose reader parks again after every request therefore costs no epoll_ctl at all.
+// libuv's uv_poll_init makes the descriptor non-blocking; for a descriptor we do not own (its
+// open file description may be shared with other processes: a shell's terminal, a parent's
+// pipe) the flag is put back at once, and the shims then use MSG_DONTWAIT or
+// readiness-then-operate instead.
+#include "fd_table.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "hub.h"
+#include "real_calls.h"
+
+namespace greenrun::rt {
+namespace {
+
+void free_handle(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
+
+FdKind classify(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return FdKind::always_ready;  // EBADF: the call itself will say so
+  if (S_ISSOCK(st.st_mode)) return FdKind::socket;
+  if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) return FdKind::always_ready;
+  return FdKind::pollable;  // FIFOs, character devices, anon inodes; refined on first park
+}
+
+}  // namespace
+
+FdEntry& FdTable::slot(int fd) {
+  if (static_cast<std::size_t>(fd) >= entries_.size()) entries_.resize(fd + 1);
+  auto& slot = entries_[fd];
+  if (!slot) {
+    slot = std::make_unique<FdEntry>();
+    slot->fd = fd;
+  }
+  return *slot;
+}
+
+FdEntry* FdTable::entry(int fd) {
+  if (fd < 0) return nullptr;
+  FdEntry& e = slot(fd);
+  if (!e.known) {
+    e.known = true;
+    e.kind = classify(fd);
+    e.owned = false;
+    int flags = real_fcntl_getfl(fd);
+    e.app_nonblocking = e.real_nonblocking = flags >= 0 && (flags & O_NONBLOCK);
+    e.recv_timeout = e.send_timeout = 0;
+  }
+  return &e;
+}
+
+FdEntry& FdTable::adopt_new(int fd, FdKind kind, bool app_nonblocking, bool real_nonblocking) {
+  forget(fd);  // a number the kernel reused: whatever we knew is stale
+  FdEntry& e = slot(fd);
+  e.known = true;
+  e.kind = kind;
+  e.owned = true;
+  e.app_nonblocking = app_nonblocking;
+  e.real_nonblocking = real_nonblocking;
+  e.recv_timeout = e.send_timeout = 0;
+  if (kind != FdKind::always_ready && !e.real_nonblocking) {
+    int flags = real_fcntl_getfl(fd);
+    if (flags >= 0 && real_fcntl_setfl(fd, flags | O_NONBLOCK) == 0) e.real_nonblocking = true;
+  }
+  return e;
+}
+
+void FdTable::arm(FdEntry& e, int events) {
+  if (e.armed == events) return;
+  RuntimeCall runtime;
+  if (events == 0) {
+    uv_poll_stop(e.poll);
+  } else {
+    uv_poll_start(e.poll, events, &on_poll);
+  }
+  e.armed = events;
+}
+
+int FdTable::ensure_watcher(FdEntry& e) {
+  if (!e.poll) {
+    auto* poll = new uv_poll_t;
+    int rc;
+    {
+      RuntimeCall runtime;
+      rc = uv_poll_init(hub_.loop(), poll, e.fd);
+    }
+    if (rc != 0) {
+      delete poll;
+      if (rc == UV_EPERM) {  // epoll refuses it: the descriptor is always ready
+        e.kind = FdKind::always_ready;
+        return 0;
+      }
+      return rc == UV_EBADF ? -EBADF : rc;  // libuv errors are negative errno values
+    }
+    if (!e.owned && !e.real_nonblocking) {
+      // uv_poll_init set O_NONBLOCK on a description that may be shared: put it back.
+      int flags = real_fcntl_getfl(e.fd);
+      if (flags >= 0) real_fcntl_setfl(e.fd, flags & ~O_NONBLOCK);
+    } else {
+      e.real_nonblocking = true;
+    }
+    poll->data = &e;
+    e.poll = poll;
+    e.armed = 0;
+  }
+  return 1;
+}
+
+int FdTable::wait(FdEntry& e, Want want, Nanos deadline) {
+  int rc = ensure_watcher(e);
+  if (rc <= 0) return rc;
+  const int event = want == Want::read ? UV_READABLE : UV_WRITABLE;
+  arm(e, e.armed | event);
+  const std::uint32_t generation = e.generation;
+  Waiter w;
+  Wake why = hub_.scheduler().wait_on(want == Want::read ? e.readers : e.writers, w,
+                                      want == Want::read ? WaitReason::fd_readable
+                                                         : WaitReason::fd_writable,
+                                      reinterpret_cast<const void*>(static_cast<std::intptr_t>(e.fd)),
+                                      deadline);
+  if (e.generation != generation) return -EBADF;
+  if (why == Wake::timed_out) return -ETIMEDOUT;
+  if (why == Wake::interrupted) return -EINTR;
+  return 0;
+}
+
+int FdTable::wait_any(const Interest* interests, std::size_t count, Nanos deadline) {
+  // One Waiter per descriptor, all for this thread: whichever becomes ready readies it.
+  std::vector<Waiter> waiters(count);
+  std::vector<std::uint32_t> generations(count);
+  GreenThread* self = current();
+  for (std::size_t i = 0; i < count; ++i) {
+    FdEntry& e = *interests[i].entry;
+    int rc = ensure_watcher(e);
+    if (rc <= 0) return rc;  // always ready (0) or an error: let the caller look again
+    const bool read = interests[i].want == Want::read;
+    arm(e, e.armed | (read ? UV_READABLE : UV_WRITABLE));
+    waiters[i].thread = self;
+    (read ? e.readers : e.writers).push_back(&waiters[i]);
+    generations[i] = e.generation;
+  }
+  Wake why = hub_.scheduler().park(WaitReason::fd_readable, nullptr, deadline);
+  bool closed = false;
+  for (std::size_t i = 0; i < count; ++i) {
+    FdEntry& e = *interests[i].entry;
+    (interests[i].want == Want::read ? e.readers : e.writers).remove(&waiters[i]);
+    closed = closed || e.generation != generations[i];
+  }
+  if (closed) return -EBADF;
+  if (why == Wake::timed_out) return -ETIMEDOUT;
+  if (why == Wake::interrupted) return -EINTR;
+  return 0;
+}
+
+void FdTable::on_poll(uv_poll_t* handle, int status, int events) {
+  auto* e = static_cast<FdEntry*>(handle->data);
+  Hub* hub = current()->hub;
+  if (status < 0) events = UV_READABLE | UV_WRITABLE;  // an error: let every waiter retry
+  int keep = e->armed;
+  // A direction that fired with nobody waiting is disarmed; one that fired for waiters stays
+  // armed, since they usually park again right after their read or write.
+  if (events & UV_READABLE) {
+    if (e->readers.empty()) keep &= ~UV_READABLE;
+    else hub->scheduler().wake_all(e->readers);
+  }
+  if (events & UV_WRITABLE) {
+    if (e->writers.empty()) keep &= ~UV_WRITABLE;
+    else hub->scheduler().wake_all(e->writers);
+  }
+  hub->fds().arm(*e, keep);
+}
+
+void FdTable::forget(int fd) {
+  FdEntry* e = find(fd);
+  if (!e || !e->known) return;
+  ++e->generation;
+  e->known = false;
+  Scheduler& s = hub_.scheduler();
+  s.wake_all(e->readers);
+  s.wake_all(e->writers);
+  if (e->poll) {
+    RuntimeCall runtime;
+    uv_poll_stop(e->poll);  // removes it from epoll while the number is still this descriptor
+    uv_close(reinterpret_cast<uv_handle_t*>(e->poll), &free_handle);
+    e->poll = nullptr;
+    e->armed = 0;
+  }
+}
+
+}  // namespace greenrun::rt
