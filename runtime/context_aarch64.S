@@ -6,7 +6,9 @@
  *   +96  d8, d9       +112 d10, d11     +128 d12, d13     +144 d14, d15
  *   +160 resume pc    +168 fpcr         (FPCR rounding/trap controls are callee-saved)
  * The resume pc is normally the lr of our caller; a fresh context built by makecontext has a pc
- * that differs from its lr (__startcontext), hence the separate slot and the `br`.
+ * that differs from its lr (__startcontext), hence the separate slot. Resumption uses
+ * `ret x16`, a return, as the x86-64 switch does: the runtime always switches from one call
+ * site, so the return-address predictor stays in step (see context_x86_64.S).
  */
     .text
     .globl  greenrun_context_switch
@@ -44,7 +46,7 @@ greenrun_context_switch:
     ldp     x16, x9,  [sp, #160]
     msr     fpcr, x9
     add     sp, sp, #176
-    br      x16
+    ret     x16
     .size   greenrun_context_switch, .-greenrun_context_switch
 
     .section .note.GNU-stack,"",@progbits
