@@ -4,15 +4,21 @@
 // Invariant: the objects are constant-initialised; resolving is idempotent and may race
 // harmlessly (every racer stores the same pointer).
 #pragma once
+#include <dirent.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <semaphore.h>
 #include <threads.h>
 #include <time.h>
@@ -196,5 +202,42 @@ inline constexpr Function<decltype(&::gethostbyname_r)> gethostbyname_r{"gethost
 inline constexpr Function<decltype(&::gethostbyname2_r)> gethostbyname2_r{"gethostbyname2_r"};
 inline constexpr Function<decltype(&::gethostbyaddr)> gethostbyaddr{"gethostbyaddr"};
 inline constexpr Function<decltype(&::gethostbyaddr_r)> gethostbyaddr_r{"gethostbyaddr_r"};
+
+// poll and epoll
+inline constexpr Function<decltype(&::poll)> poll{"poll"};
+inline constexpr Function<decltype(&::ppoll)> ppoll{"ppoll"};
+inline constexpr Function<decltype(&::select)> select{"select"};
+inline constexpr Function<decltype(&::pselect)> pselect{"pselect"};
+inline constexpr Function<decltype(&::epoll_wait)> epoll_wait{"epoll_wait"};
+inline constexpr Function<decltype(&::epoll_pwait)> epoll_pwait{"epoll_pwait"};
+inline constexpr Function<decltype(&::epoll_pwait2)> epoll_pwait2{"epoll_pwait2"};
+inline constexpr Function<void (*)()> chk_fail{"__chk_fail"};  // glibc's fortify abort
+
+// stdio (shims/stdio.cpp). The scanf family is reached through its v-forms: vfscanf is the GNU
+// one (%as allocates), __isoc99_vfscanf the C99 one that C99-and-later headers redirect to.
+inline constexpr Function<decltype(&::fdopen)> fdopen{"fdopen"};
+inline constexpr Function<decltype(&::fclose)> fclose{"fclose"};
+inline constexpr Function<decltype(&::freopen)> freopen{"freopen"};
+inline constexpr Function<decltype(&::pclose)> pclose{"pclose"};
+inline constexpr Function<decltype(&::closedir)> closedir{"closedir"};
+inline constexpr Function<decltype(&::fgets)> fgets{"fgets"};
+inline constexpr Function<decltype(&::fgets_unlocked)> fgets_unlocked{"fgets_unlocked"};
+inline constexpr Function<char* (*)(char*, size_t, int, FILE*)> fgets_chk{"__fgets_chk"};
+inline constexpr Function<char* (*)(char*, size_t, int, FILE*)> fgets_unlocked_chk{"__fgets_unlocked_chk"};
+inline constexpr Function<decltype(&::getline)> getline{"getline"};
+inline constexpr Function<decltype(&::getdelim)> getdelim{"getdelim"};
+inline constexpr Function<decltype(&::fread)> fread{"fread"};
+inline constexpr Function<decltype(&::fread_unlocked)> fread_unlocked{"fread_unlocked"};
+inline constexpr Function<size_t (*)(void*, size_t, size_t, size_t, FILE*)> fread_chk{"__fread_chk"};
+inline constexpr Function<size_t (*)(void*, size_t, size_t, size_t, FILE*)> fread_unlocked_chk{"__fread_unlocked_chk"};
+inline constexpr Function<decltype(&::fgetc)> fgetc{"fgetc"};
+inline constexpr Function<decltype(&::fgetc_unlocked)> fgetc_unlocked{"fgetc_unlocked"};
+inline constexpr Function<decltype(&::getc)> getc{"getc"};
+inline constexpr Function<decltype(&::getc_unlocked)> getc_unlocked{"getc_unlocked"};
+inline constexpr Function<decltype(&::getchar)> getchar{"getchar"};
+inline constexpr Function<decltype(&::getchar_unlocked)> getchar_unlocked{"getchar_unlocked"};
+inline constexpr Function<int (*)(FILE*)> uflow{"__uflow"};
+inline constexpr Function<int (*)(FILE*, const char*, va_list)> vfscanf{"vfscanf"};
+inline constexpr Function<int (*)(FILE*, const char*, va_list)> isoc99_vfscanf{"__isoc99_vfscanf"};
 
 }  // namespace greenrun::real

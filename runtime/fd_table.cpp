@@ -45,6 +45,7 @@ FdEntry* FdTable::entry(int fd) {
   FdEntry& e = slot(fd);
   if (!e.known) {
     e.known = true;
+    e.description = next_description_++;
     e.kind = classify(fd);
     e.owned = false;
     int flags = real_fcntl_getfl(fd);
@@ -58,6 +59,7 @@ FdEntry& FdTable::adopt_new(int fd, FdKind kind, bool app_nonblocking, bool real
   forget(fd);  // a number the kernel reused: whatever we knew is stale
   FdEntry& e = slot(fd);
   e.known = true;
+  e.description = next_description_++;
   e.kind = kind;
   e.owned = true;
   e.app_nonblocking = app_nonblocking;
@@ -68,6 +70,29 @@ FdEntry& FdTable::adopt_new(int fd, FdKind kind, bool app_nonblocking, bool real
     if (flags >= 0 && real_fcntl_setfl(fd, flags | O_NONBLOCK) == 0) e.real_nonblocking = true;
   }
   return e;
+}
+
+void FdTable::duplicate(int from, int to) {
+  FdEntry* source = find(from);
+  if (!source || !source->known) return;  // unknown: `to` gets classified on first use
+  FdEntry& e = slot(to);
+  e.known = true;
+  e.description = source->description;
+  e.kind = source->kind;
+  e.owned = source->owned;
+  e.app_nonblocking = source->app_nonblocking;
+  e.real_nonblocking = source->real_nonblocking;
+  e.recv_timeout = source->recv_timeout;  // socket options belong to the socket, too
+  e.send_timeout = source->send_timeout;
+}
+
+void FdTable::set_nonblocking(FdEntry& e, bool app, bool real) {
+  for (auto& other : entries_) {  // rare (F_SETFL, FIONBIO): a scan is fine
+    if (other && other->known && other->description == e.description) {
+      other->app_nonblocking = app;
+      other->real_nonblocking = real;
+    }
+  }
 }
 
 void FdTable::arm(FdEntry& e, int events) {
@@ -137,7 +162,13 @@ int FdTable::wait_any(const Interest* interests, std::size_t count, Nanos deadli
   for (std::size_t i = 0; i < count; ++i) {
     FdEntry& e = *interests[i].entry;
     int rc = ensure_watcher(e);
-    if (rc <= 0) return rc;  // always ready (0) or an error: let the caller look again
+    if (rc <= 0) {  // always ready (0) or an error: let the caller look again
+      // The waiters linked so far live in `waiters`, which dies with this frame.
+      for (std::size_t j = 0; j < i; ++j)
+        (interests[j].want == Want::read ? interests[j].entry->readers
+                                         : interests[j].entry->writers).remove(&waiters[j]);
+      return rc;
+    }
     const bool read = interests[i].want == Want::read;
     arm(e, e.armed | (read ? UV_READABLE : UV_WRITABLE));
     waiters[i].thread = self;
@@ -160,8 +191,11 @@ int FdTable::wait_any(const Interest* interests, std::size_t count, Nanos deadli
 void FdTable::on_poll(uv_poll_t* handle, int status, int events) {
   auto* e = static_cast<FdEntry*>(handle->data);
   Hub* hub = current()->hub;
-  if (status < 0) events = UV_READABLE | UV_WRITABLE;  // an error: let every waiter retry
   int keep = e->armed;
+  if (status < 0) {  // an error (POLLERR): let every waiter retry
+    events = UV_READABLE | UV_WRITABLE;
+    e->armed = 0;  // libuv has stopped the watcher itself, so arm() below must restart it
+  }
   // A direction that fired with nobody waiting is disarmed; one that fired for waiters stays
   // armed, since they usually park again right after their read or write.
   if (events & UV_READABLE) {

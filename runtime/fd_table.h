@@ -28,6 +28,7 @@ enum class FdKind : std::uint8_t {
 struct FdEntry {
   int fd = -1;
   std::uint32_t generation = 0;
+  std::uint64_t description = 0;  // shared by dups: O_NONBLOCK belongs to the open description
   bool known = false;             // classified since it was last opened
   FdKind kind = FdKind::always_ready;
   bool owned = false;             // created through the shims: the kernel flag is ours to set
@@ -57,6 +58,12 @@ class FdTable {
   // the fcntl), keeping the program's view as `app_nonblocking`.
   FdEntry& adopt_new(int fd, FdKind kind, bool app_nonblocking, bool real_nonblocking);
 
+  // Makes `to` a duplicate of `from` (dup, dup2, dup3, F_DUPFD): same description, so the
+  // same kind, ownership and O_NONBLOCK views.
+  void duplicate(int from, int to);
+  // Records a change of O_NONBLOCK on the entry's open description: every duplicate sees it.
+  void set_nonblocking(FdEntry& e, bool app, bool real);
+
   // Parks until `want` is ready on the entry's descriptor, `deadline` passes, or it is closed.
   // Returns 0 (ready, or maybe ready: retry the operation), -ETIMEDOUT, -EBADF (closed while
   // waiting) or -EINTR (interrupted).
@@ -84,6 +91,7 @@ class FdTable {
 
   Hub& hub_;
   std::vector<std::unique_ptr<FdEntry>> entries_;
+  std::uint64_t next_description_ = 1;
 };
 
 }  // namespace greenrun::rt

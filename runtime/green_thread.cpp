@@ -1,9 +1,9 @@
-// The switch between green threads, with the per-thread state that must travel with it.
+// Green threads: the current one, the canary check, reference counts and names. The switch
+// itself, with the per-thread state that must travel with it, is inline in hub.h.
 #include "green_thread.h"
 
 #include <cxxabi.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -11,11 +11,12 @@
 #include "hub.h"
 
 namespace greenrun::rt {
-namespace {
 
-// initial-exec: this is read on every intercepted call, and the preload object is loaded at
-// start-up, when static TLS space is guaranteed.
-[[gnu::tls_model("initial-exec")]] thread_local GreenThread* t_current = nullptr;
+namespace detail {
+constinit thread_local GreenThread* t_current = nullptr;
+}  // namespace detail
+
+using detail::t_current;
 
 void check_stack(const GreenThread* self) {
   if (StackPool::canary_intact(self->stack)) return;
@@ -28,11 +29,6 @@ void check_stack(const GreenThread* self) {
         "give the thread a larger stack (GREENRUN_STACK_SIZE, pthread_attr_setstacksize or the "
         "stack_size argument)");
 }
-
-}  // namespace
-
-GreenThread* current() { return t_current; }
-void set_current(GreenThread* thread) { t_current = thread; }
 
 bool on_green_thread() {
   GreenThread* t = t_current;
@@ -47,22 +43,6 @@ RuntimeCall::RuntimeCall() {
 }
 RuntimeCall::~RuntimeCall() {
   if (t_current) t_current->in_runtime = previous_;
-}
-
-void switch_to(GreenThread* target) {
-  GreenThread* self = t_current;
-  if (self->stack.guard == GuardKind::canary && self->stack.mapping) check_stack(self);
-  ExceptionState* live = self->hub->exception_state();
-  self->saved_errno = errno;
-  self->saved_exceptions = *live;
-  if (target->state != ThreadState::created) *live = target->saved_exceptions;
-  else *live = ExceptionState{};
-  target->state = ThreadState::running;
-  t_current = target;
-  context_switch(self->context, target->context);
-  // Resumed: whoever switched here already restored our exception state.
-  errno = self->saved_errno;
-  self->hub->reap();
 }
 
 void retain(GreenThread* t) { ++t->refs; }

@@ -42,32 +42,42 @@ struct ExceptionState {
   unsigned int uncaught = 0;
 };
 
+// Greenlet switch hand-over: which of GreenThread's transfer_* slots hold something.
+enum Handed : std::uint8_t {
+  kHandedValue = 1,    // transfer_value (C++ API)
+  kHandedPointer = 2,  // transfer_pointer (C API: a void*, kept out of std::any)
+  kHandedError = 4,    // transfer_error (throw_into, or what escaped a greenlet)
+};
+
+// The fields a switch touches come first, so that they share as few cache lines as possible.
 struct GreenThread {
   Context context;
-  Stack stack;
   Hub* hub = nullptr;
   GreenThread* parent = nullptr;    // where control and the result go when the body ends
-  GreenThread* run_next = nullptr;  // run-queue link
-  GreenThread* all_prev = nullptr;  // the hub's list of every thread not yet freed
-  GreenThread* all_next = nullptr;
-  std::uint64_t id = 0;
   ThreadState state = ThreadState::created;
   WaitReason wait_reason = WaitReason::none;
   Wake wake = Wake::woken;
+  std::uint8_t handed = 0;    // Handed bits: 0 except from a hand-over to its taking (greenlet.cpp)
   bool is_root = false;       // an OS thread's original context, adopted
   bool is_hub = false;        // runs the libuv loop
   bool keeps_itself = false;  // holds a reference to itself until it dies (spawned threads)
   bool in_runtime = false;    // inside a RuntimeCall: shims pass through
+  int saved_errno = 0;
+  ExceptionState saved_exceptions;
+  void* transfer_pointer = nullptr;   // greenlet switch: a C API value handed to this thread
+  std::any transfer_value;            // greenlet switch: the value handed to this thread
+  std::exception_ptr transfer_error;  // greenlet switch: an exception handed to this thread
+  Stack stack;
+  GreenThread* run_next = nullptr;  // run-queue link
+  GreenThread* all_prev = nullptr;  // the hub's list of every thread not yet freed
+  GreenThread* all_next = nullptr;
+  std::uint64_t id = 0;
   int refs = 0;               // handles held by the API; freed when 0 and dead
   const void* wait_object = nullptr;
   Nanos state_since = 0;
-  int saved_errno = 0;
-  ExceptionState saved_exceptions;
   TimerNode park_timer;
   WaitList joiners;
   std::exception_ptr pending_throw;   // raised at the thread's next park or resumption
-  std::any transfer_value;            // greenlet switch: the value handed to this thread
-  std::exception_ptr transfer_error;  // greenlet switch: an exception handed to this thread
   void (*body)(GreenThread*) = nullptr;
   void* user = nullptr;               // the body's argument / the API object behind the thread
   void* posix = nullptr;              // the preload's pthread record, when there is one
@@ -78,9 +88,15 @@ struct GreenThread {
   bool dead() const { return state == ThreadState::dead; }
 };
 
+namespace detail {
+// initial-exec: read on every intercepted call, and the preload object is loaded at start-up,
+// when static TLS space is guaranteed. constinit: no TLS wrapper call around each access.
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local GreenThread* t_current;
+}  // namespace detail
+
 // The green thread running on this OS thread, or nullptr if this OS thread has no hub yet.
-GreenThread* current();
-void set_current(GreenThread* thread);
+inline GreenThread* current() { return detail::t_current; }
+inline void set_current(GreenThread* thread) { detail::t_current = thread; }
 
 // True when the caller runs on a green thread that may park: there is a hub on this OS thread,
 // we are not in the hub's own context, and the runtime is not calling out on its own behalf
@@ -102,8 +118,13 @@ class RuntimeCall {
 
 // Suspends the current thread and resumes `target`, which must belong to the same hub and not be
 // running. Saves and restores errno and the exception state; the caller has already set the
-// current thread's state. Returns when someone switches back.
-void switch_to(GreenThread* target);
+// current thread's state. Returns when someone switches back. Defined in hub.h (it needs the
+// hub), inline: it is most of what a park or a greenlet switch costs.
+inline void switch_to(GreenThread* target);
+
+// For switch_to: dies with a report if `self` runs on a canary-guarded stack whose canary was
+// overwritten.
+void check_stack(const GreenThread* self);
 
 // Reference counting for API handles: the struct is deleted when it is dead and unreferenced.
 void retain(GreenThread* thread);

@@ -49,6 +49,7 @@ Hub* Hub::get_if_exists() { return t_hub; }
 Hub::Hub() : scheduler_(*this) {
   install_overflow_handler();
   exception_state_ = reinterpret_cast<ExceptionState*>(abi::__cxa_get_globals());
+  errno_location_ = &errno;
   uv_loop_init(&loop_);
   uv_timer_init(&loop_, &timer_);
   timer_.data = this;

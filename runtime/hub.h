@@ -40,6 +40,7 @@ class Hub {
   GreenThread* root() { return root_; }
   GreenThread* hub_thread() { return hub_thread_; }
   ExceptionState* exception_state() { return exception_state_; }
+  int* errno_location() { return errno_location_; }  // this OS thread's errno
 
   // Creates a thread that will run body(thread) on its own stack. It is not started: ready()
   // it (gevent-style spawn) or switch to it (greenlet-style). Returns nullptr and sets *error
@@ -104,6 +105,7 @@ class Hub {
   GreenThread* all_head_ = nullptr;
   GreenThread* all_tail_ = nullptr;
   ExceptionState* exception_state_ = nullptr;
+  int* errno_location_ = nullptr;
   DeadlockHandler deadlock_handler_ = nullptr;
   std::atomic<RemoteTask*> posted_{nullptr};
   std::atomic<int> external_wakers_{0};
@@ -112,5 +114,25 @@ class Hub {
   std::size_t alive_ = 0;
   Nanos armed_for_ = kNever;
 };
+
+// Declared in green_thread.h.
+inline void switch_to(GreenThread* target) {
+  GreenThread* self = current();
+  if (self->stack.guard == GuardKind::canary && self->stack.mapping) [[unlikely]]
+    check_stack(self);
+  Hub* hub = self->hub;
+  ExceptionState* live = hub->exception_state();
+  int* error_number = hub->errno_location();  // errno, without a call to __errno_location
+  self->saved_errno = *error_number;
+  self->saved_exceptions = *live;
+  *live = target->saved_exceptions;  // a thread not started yet has the empty state it was made with
+  target->state = ThreadState::running;
+  set_current(target);
+  context_switch(self->context, target->context);
+  // Resumed, on the same OS thread (error_number is still ours); whoever switched here has
+  // already restored our exception state.
+  *error_number = self->saved_errno;
+  hub->reap();
+}
 
 }  // namespace greenrun::rt

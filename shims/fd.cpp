@@ -32,19 +32,6 @@ int make_pipe(int fds[2], int flags) {
   return 0;
 }
 
-// The new descriptor shares the old one's open file description, so also its O_NONBLOCK.
-void copy_entry(rt::FdTable& t, int from, int to) {
-  rt::FdEntry* source = t.find(from);
-  if (!source || !source->known) return;
-  rt::FdEntry& e = *t.entry(to);
-  e.kind = source->kind;
-  e.owned = source->owned;
-  e.app_nonblocking = source->app_nonblocking;
-  e.real_nonblocking = source->real_nonblocking;
-  e.recv_timeout = source->recv_timeout;
-  e.send_timeout = source->send_timeout;
-}
-
 int get_flags(int fd) {
   int flags = real::fcntl(fd, F_GETFL);
   rt::FdTable* t = table();
@@ -57,13 +44,14 @@ int get_flags(int fd) {
 int set_flags(int fd, int flags) {
   rt::FdTable* t = table();
   rt::FdEntry* e = t ? t->entry(fd) : nullptr;
+  const bool nonblocking = flags & O_NONBLOCK;
   if (!e || !e->owned) {
     int rc = real::fcntl(fd, F_SETFL, flags);
-    if (rc == 0 && e) e->app_nonblocking = e->real_nonblocking = flags & O_NONBLOCK;
+    if (rc == 0 && e) t->set_nonblocking(*e, nonblocking, nonblocking);
     return rc;
   }
   int rc = real::fcntl(fd, F_SETFL, flags | O_NONBLOCK);  // ours stays non-blocking
-  if (rc == 0) e->app_nonblocking = flags & O_NONBLOCK;
+  if (rc == 0) t->set_nonblocking(*e, nonblocking, e->real_nonblocking);
   return rc;
 }
 
@@ -92,7 +80,7 @@ GREENRUN_EXPORT int dup(int fd) noexcept {
   if (copy >= 0) {
     if (rt::FdTable* t = shim::table_for_close()) {
       t->forget(copy);
-      shim::copy_entry(*t, fd, copy);
+      t->duplicate(fd, copy);
     }
   }
   return copy;
@@ -102,7 +90,7 @@ GREENRUN_EXPORT int dup2(int from, int to) noexcept {
   rt::FdTable* t = shim::table_for_close();
   if (t && from != to) t->forget(to);
   int rc = real::dup2(from, to);
-  if (rc >= 0 && t && from != to) shim::copy_entry(*t, from, to);
+  if (rc >= 0 && t && from != to) t->duplicate(from, to);
   return rc;
 }
 
@@ -110,7 +98,7 @@ GREENRUN_EXPORT int dup3(int from, int to, int flags) noexcept {
   rt::FdTable* t = shim::table_for_close();
   if (t && from != to) t->forget(to);
   int rc = real::dup3(from, to, flags);
-  if (rc >= 0 && t) shim::copy_entry(*t, from, to);
+  if (rc >= 0 && t) t->duplicate(from, to);
   return rc;
 }
 
@@ -130,7 +118,7 @@ GREENRUN_EXPORT int fcntl(int fd, int cmd, ...) {
       if (copy >= 0) {
         if (rt::FdTable* t = shim::table_for_close()) {
           t->forget(copy);
-          shim::copy_entry(*t, fd, copy);
+          t->duplicate(fd, copy);
         }
       }
       return copy;
@@ -158,14 +146,16 @@ GREENRUN_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
   va_end(ap);
   if (request == FIONBIO && arg && rt::on_green_thread()) {
     rt::FdEntry* e = rt::current()->hub->fds().entry(fd);
+    rt::FdTable& t = rt::current()->hub->fds();
+    const bool nonblocking = *static_cast<int*>(arg) != 0;
     if (e && e->owned) {
       int dummy = 1;  // the kernel keeps O_NONBLOCK; validate the descriptor the same way
       int rc = real::ioctl(fd, request, &dummy);
-      if (rc == 0) e->app_nonblocking = *static_cast<int*>(arg) != 0;
+      if (rc == 0) t.set_nonblocking(*e, nonblocking, true);
       return rc;
     }
     int rc = real::ioctl(fd, request, arg);
-    if (rc == 0 && e) e->app_nonblocking = e->real_nonblocking = *static_cast<int*>(arg) != 0;
+    if (rc == 0 && e) t.set_nonblocking(*e, nonblocking, nonblocking);
     return rc;
   }
   return real::ioctl(fd, request, arg);

@@ -1,11 +1,27 @@
-// Helpers shared by the API's implementation files: timeouts to deadlines, and turning how a
-// park ended into the exception the API promises.
+// Helpers shared by the API's implementation files: timeouts to deadlines, turning how a park
+// ended into the exception the API promises, and the C API's greenlet switch.
 #pragma once
 #include <cmath>
 #include <stdexcept>
 
 #include "greenrun.hpp"
 #include "hub.h"
+
+// Functions that suspend their caller in a greenlet switch return with `pop; jmp` (through
+// __x86_return_thunk, defined in greenlet.cpp) instead of `ret`. The caller they return to is the one
+// that switched away earlier, not the one that just called in, so with `ret` the return-stack
+// predictor (which expects the latest call) misses once per switch whenever the two sides
+// switch from different places, as a greenlet body and its consumer always do. An indirect
+// jump is predicted from the branch history instead, which tells the two sides apart. Only the
+// outermost frame does this: the runtime's own frames below it are the same on both sides, so
+// their `ret`s stay right (see context_x86_64.S). GCC on x86-64 only, and not in CET builds
+// (a shadow stack faults on a return that is not a `ret`).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CET__)
+#define GREENRUN_SWITCH_RETURN __attribute__((function_return("thunk-extern")))
+#define GREENRUN_SWITCH_RETURN_THUNK 1
+#else
+#define GREENRUN_SWITCH_RETURN
+#endif
 
 namespace greenrun::api {
 
@@ -27,6 +43,17 @@ inline void raise_pending() {
     std::rethrow_exception(e);
   }
 }
+
+// A C API value: the void* an any holds, else nullptr.
+inline void* to_pointer(const std::any& v) {
+  if (auto p = std::any_cast<void*>(&v)) return *p;
+  return nullptr;
+}
+
+// greenrun_switch's core: a greenlet switch handing a void* each way, without a std::any or a
+// temporary Greenlet handle. A dead `target` passes the switch to its first live ancestor.
+// Raises what Greenlet::switch_to raises.
+void* switch_pointer(rt::GreenThread* target, void* value);
 
 // After a park: raise what interrupted it, or LoopExit on deadlock; else say if it was woken.
 inline bool woken(rt::Wake why) {

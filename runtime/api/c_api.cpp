@@ -54,10 +54,7 @@ Greenlet borrow(greenrun_greenlet* g) {
   greenrun::rt::retain(native(g));
   return Greenlet(native(g));
 }
-void* to_pointer(const std::any& v) {
-  if (auto p = std::any_cast<void*>(&v)) return *p;
-  return nullptr;
-}
+using greenrun::api::to_pointer;
 Greenlet::Run wrap(greenrun_run_fn run) {
   return [run](std::any v) -> std::any { return run(to_pointer(v)); };
 }
@@ -87,8 +84,9 @@ auto guarded(F&& f, decltype(f()) on_error) -> decltype(f()) {
 }
 
 bool same_hub(const greenrun_greenlet* g) {
-  greenrun::rt::Hub* hub = greenrun::rt::Hub::get_if_exists();
-  return hub && native(g)->hub == hub;
+  // This OS thread has a hub exactly when it has a current thread.
+  greenrun::rt::GreenThread* self = greenrun::rt::current();
+  return self && native(g)->hub == self->hub;
 }
 
 }  // namespace
@@ -114,14 +112,15 @@ void greenrun_greenlet_release(greenrun_greenlet* g) noexcept {
   if (g) Greenlet adopted(native(g));  // the destructor applies greenlet's rules
 }
 
-void* greenrun_switch(greenrun_greenlet* g, void* value) {
+// Greenlet::switch_to's semantics, without a std::any or a temporary handle (api::switch_pointer).
+GREENRUN_SWITCH_RETURN void* greenrun_switch(greenrun_greenlet* g, void* value) {
   if (!g) return errno = EINVAL, nullptr;
   if (!same_hub(g)) return errno = EXDEV, nullptr;
-  return guarded([&] { return to_pointer(borrow(g).switch_to(std::any(value))); },
+  return guarded([&] { return greenrun::api::switch_pointer(native(g), value); },
                  static_cast<void*>(nullptr));
 }
 
-void* greenrun_throw(greenrun_greenlet* g) {
+GREENRUN_SWITCH_RETURN void* greenrun_throw(greenrun_greenlet* g) {
   if (!g) return errno = EINVAL, nullptr;
   if (!same_hub(g)) return errno = EXDEV, nullptr;
   return guarded([&] { return to_pointer(borrow(g).throw_into()); }, static_cast<void*>(nullptr));

@@ -14,6 +14,9 @@ using rt::GreenThread;
 using rt::ThreadState;
 
 thread_local TraceFunction t_trace;
+// Whether t_trace is set. Every switch tests it, and reaching a thread_local std::function goes
+// through a TLS guard (its destructor must be registered): this is a plain TLS byte.
+[[gnu::tls_model("initial-exec")]] constinit thread_local bool t_tracing = false;
 
 // What a greenlet runs and what it left behind; owned by its GreenThread (freed in on_free).
 struct Body {
@@ -35,7 +38,7 @@ void free_body(GreenThread* t) { delete body_of(t); }
 }
 
 inline void trace(const char* event, GreenThread* origin, GreenThread* target) {
-  if (t_trace) [[unlikely]] call_trace(event, origin, target);
+  if (t_tracing) [[unlikely]] call_trace(event, origin, target);
 }
 
 bool is_greenlet_exit(const std::exception_ptr& e) {
@@ -70,40 +73,112 @@ inline void check_switchable(GreenThread* self, GreenThread* target) {
   refuse_switch("greenrun: cannot switch to a greenlet that is scheduled or blocked in a wait");
 }
 
-// The heart of switch/throw: hand over, suspend, and interpret what we are resumed with.
-// Takes its arguments by reference: they are moved into the target, never copied.
-std::any transfer(GreenThread* target, std::any&& value, std::exception_ptr&& error) {
-  GreenThread* self = rt::current();
-  if (target == self) {
-    if (error) std::rethrow_exception(error);
-    return value;
+// ---- Hand-over: what a switch gives the thread it resumes (GreenThread::transfer_*) ----
+// The sender fills a slot and sets its Handed bit; the resumed thread takes everything at once.
+// A switch that passes nothing sets no bit, so the common case tests one byte on each side.
+
+void hand_value(GreenThread* to, std::any&& value) {
+  if (!value.has_value()) return;  // an empty any is what no hand-over means
+  to->transfer_value = std::move(value);
+  to->handed |= rt::kHandedValue;
+}
+
+void hand_pointer(GreenThread* to, void* value) {
+  to->transfer_pointer = value;
+  to->handed |= rt::kHandedPointer;
+}
+
+void hand_error(GreenThread* to, std::exception_ptr&& error) {
+  if (!error) return;
+  to->transfer_error = std::move(error);
+  to->handed |= rt::kHandedError;
+}
+
+// Everything handed to `self`, taken out of its slots. A C API pointer becomes an any holding
+// a void*, as if greenrun_switch had passed std::any(value).
+struct Taken {
+  std::any value;
+  std::exception_ptr error;
+};
+
+Taken take_handed(GreenThread* self) {
+  Taken taken;
+  unsigned bits = std::exchange(self->handed, 0);
+  if (bits & rt::kHandedPointer) taken.value = self->transfer_pointer;
+  if (bits & rt::kHandedValue) {
+    taken.value = std::move(self->transfer_value);
+    self->transfer_value.reset();
   }
-  check_switchable(self, target);
-  trace(error ? "throw" : "switch", self, target);
-  target->transfer_value = std::move(value);
-  target->transfer_error = std::move(error);
+  if (bits & rt::kHandedError) taken.error = std::exchange(self->transfer_error, nullptr);
+  return taken;
+}
+
+// Suspends `self` (the current thread) and resumes `target`, already checked and handed its
+// value. Returns when a switch, or the scheduler (an interruption, a deadlock), resumes `self`.
+inline void suspend(GreenThread* self, GreenThread* target) {
   self->state = ThreadState::parked;
   self->wait_reason = rt::WaitReason::switched_away;
   self->wake = rt::Wake::woken;
   rt::switch_to(target);
   self->wait_reason = rt::WaitReason::none;
+}
+
+// After suspend(): raises what interrupted us (kill, LoopExit) or the exception handed over,
+// else returns the value handed over.
+[[gnu::noinline]] std::any receive_slow(GreenThread* self) {
+  Taken taken = take_handed(self);
   api::woken(self->wake);
-  if (self->transfer_error) [[unlikely]] {
-    std::exception_ptr e = std::move(self->transfer_error);
-    self->transfer_error = nullptr;
-    std::rethrow_exception(e);
+  if (taken.error) std::rethrow_exception(taken.error);
+  return std::move(taken.value);
+}
+
+inline std::any receive(GreenThread* self) {
+  if (self->handed || self->wake != rt::Wake::woken) [[unlikely]] return receive_slow(self);
+  return {};
+}
+
+// The same for the C API: an any that holds no void* is a null pointer.
+[[gnu::noinline]] void* receive_pointer_slow(GreenThread* self) {
+  return api::to_pointer(receive_slow(self));
+}
+
+inline void* receive_pointer(GreenThread* self) {
+  if (self->handed == rt::kHandedPointer && self->wake == rt::Wake::woken) [[likely]] {
+    self->handed = 0;
+    return self->transfer_pointer;
   }
-  std::any received = std::move(self->transfer_value);
-  self->transfer_value.reset();
-  return received;
+  return receive_pointer_slow(self);
+}
+
+// The heart of switch_to: hand over, suspend, and interpret what we are resumed with. Takes its
+// argument by reference: it is moved into the target, never copied. Inline, so that a switch
+// is one frame.
+[[gnu::always_inline]] inline std::any transfer(GreenThread* target, std::any&& value) {
+  GreenThread* self = rt::current();
+  if (target == self) return std::move(value);
+  check_switchable(self, target);
+  trace("switch", self, target);
+  hand_value(target, std::move(value));
+  suspend(self, target);
+  return receive(self);
+}
+
+// The same for throw_into: `error` is raised in the target as soon as it resumes.
+std::any transfer_throw(GreenThread* target, std::exception_ptr&& error) {
+  GreenThread* self = rt::current();
+  if (target == self) std::rethrow_exception(error);
+  check_switchable(self, target);
+  trace("throw", self, target);
+  hand_error(target, std::move(error));
+  suspend(self, target);
+  return receive(self);
 }
 
 void greenlet_main(GreenThread* self) {
   Body* body = body_of(self);
-  std::any argument = std::move(self->transfer_value);
-  self->transfer_value.reset();
-  std::exception_ptr thrown = std::move(self->transfer_error);
-  self->transfer_error = nullptr;
+  Taken taken = take_handed(self);
+  std::any argument = std::move(taken.value);
+  std::exception_ptr thrown = std::move(taken.error);
   if (!thrown && self->pending_throw) {  // killed before it ever ran
     thrown = std::move(self->pending_throw);
     self->pending_throw = nullptr;
@@ -154,8 +229,8 @@ void greenlet_main(GreenThread* self) {
   rt::retain(self);
   trace(body->error ? "throw" : "switch", self, parent);
   --self->refs;
-  parent->transfer_value = body->error ? std::any{} : body->result;
-  parent->transfer_error = body->error;
+  if (body->error) hand_error(parent, std::exception_ptr(body->error));
+  else hand_value(parent, std::any(body->result));
   rt::switch_to(parent);
   rt::fatal(self, "a finished greenlet was resumed", "report this as a greenrun bug");
 }
@@ -166,6 +241,20 @@ GreenThread* checked(GreenThread* t) {
 }
 
 }  // namespace
+
+namespace api {
+void* switch_pointer(GreenThread* target, void* value) {
+  target = first_live_ancestor(target);
+  if (!target) throw GreenletError("greenrun: the greenlet and all its parents are dead");
+  GreenThread* self = rt::current();
+  if (target == self) return value;
+  check_switchable(self, target);
+  trace("switch", self, target);
+  hand_pointer(target, value);
+  suspend(self, target);
+  return receive_pointer(self);
+}
+}  // namespace api
 
 namespace detail {
 GreenThread* make_greenlet(Greenlet::Run run, GreenThread* parent, std::size_t stack_size) {
@@ -222,7 +311,7 @@ Greenlet::~Greenlet() {
     // come back here when it is done.
     t->parent = self;
     try {
-      transfer(t, {}, std::make_exception_ptr(GreenletExit{}));
+      transfer_throw(t, std::make_exception_ptr(GreenletExit{}));
     } catch (...) {
       rt::warn(t, "a greenlet destroyed while suspended raised instead of exiting",
                "let GreenletExit propagate out of the greenlet");
@@ -231,17 +320,17 @@ Greenlet::~Greenlet() {
   rt::release(t);
 }
 
-std::any Greenlet::switch_to(std::any value) {
+GREENRUN_SWITCH_RETURN std::any Greenlet::switch_to(std::any value) {
   GreenThread* target = first_live_ancestor(checked(thread_));
   if (!target) throw GreenletError("greenrun: the greenlet and all its parents are dead");
-  return transfer(target, std::move(value), nullptr);
+  return transfer(target, std::move(value));
 }
 
-std::any Greenlet::throw_into(std::exception_ptr error) {
+GREENRUN_SWITCH_RETURN std::any Greenlet::throw_into(std::exception_ptr error) {
   GreenThread* target = first_live_ancestor(checked(thread_));
   if (!target) throw GreenletError("greenrun: the greenlet and all its parents are dead");
   if (!error) error = std::make_exception_ptr(GreenletExit{});
-  return transfer(target, {}, std::move(error));
+  return transfer_throw(target, std::move(error));
 }
 
 Greenlet Greenlet::parent() const {
@@ -274,9 +363,34 @@ Greenlet Greenlet::current() {
   return Greenlet(t);
 }
 
-TraceFunction settrace(TraceFunction fn) { return std::exchange(t_trace, std::move(fn)); }
+TraceFunction settrace(TraceFunction fn) {
+  TraceFunction previous = std::exchange(t_trace, std::move(fn));
+  t_tracing = static_cast<bool>(t_trace);
+  return previous;
+}
 TraceFunction gettrace() { return t_trace; }
 
 const char* context_backend() { return rt::context_backend(); }
 
 }  // namespace greenrun
+
+#ifdef GREENRUN_SWITCH_RETURN_THUNK
+// Where GREENRUN_SWITCH_RETURN functions (api_internal.h) jump instead of `ret`: it returns
+// without popping the return-stack predictor. rcx is free: not preserved across a call and not
+// a return register.
+asm(R"(
+    .text
+    .globl  __x86_return_thunk
+    .hidden __x86_return_thunk
+    .type   __x86_return_thunk, @function
+    .p2align 4
+__x86_return_thunk:
+    .cfi_startproc
+    popq    %rcx
+    .cfi_adjust_cfa_offset -8
+    .cfi_register 16, 2  /* the return address (column 16) is in rcx (2) */
+    jmpq    *%rcx
+    .cfi_endproc
+    .size   __x86_return_thunk, .-__x86_return_thunk
+)");
+#endif
