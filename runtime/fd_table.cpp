@@ -8,7 +8,9 @@
 #include "fd_table.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <cerrno>
 
@@ -26,6 +28,13 @@ FdKind classify(int fd) {
   if (S_ISSOCK(st.st_mode)) return FdKind::socket;
   if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) return FdKind::always_ready;
   return FdKind::pollable;  // FIFOs, character devices, anon inodes; refined on first park
+}
+
+Nanos socket_timeout(int fd, int option) {
+  timeval tv{};
+  socklen_t length = sizeof tv;
+  if (getsockopt(fd, SOL_SOCKET, option, &tv, &length) != 0) return 0;
+  return Nanos{tv.tv_sec} * 1'000'000'000 + Nanos{tv.tv_usec} * 1000;
 }
 
 }  // namespace
@@ -50,7 +59,10 @@ FdEntry* FdTable::entry(int fd) {
     e.owned = false;
     int flags = real_fcntl_getfl(fd);
     e.app_nonblocking = e.real_nonblocking = flags >= 0 && (flags & O_NONBLOCK);
-    e.recv_timeout = e.send_timeout = 0;
+    // Timeouts set before we knew the socket (before the hub existed, or in a parent
+    // process) live only in the kernel; we wait ourselves, so we need them.
+    e.recv_timeout = e.kind == FdKind::socket ? socket_timeout(fd, SO_RCVTIMEO) : 0;
+    e.send_timeout = e.kind == FdKind::socket ? socket_timeout(fd, SO_SNDTIMEO) : 0;
   }
   return &e;
 }

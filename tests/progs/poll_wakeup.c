@@ -9,16 +9,18 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 enum { kDelayMs = 50, kPatienceMs = 5000 };
 
-enum ActionKind { kWrite, kSend, kClose, kDrain };
+enum ActionKind { kWrite, kSend, kClose, kDrain, kSendTo };
 
 struct Action {
   enum ActionKind kind;
   int fd;
+  struct sockaddr_in to;  /* kSendTo */
 };
 
 /* The other thread: waits kDelayMs, then makes the descriptor ready. */
@@ -32,6 +34,9 @@ static void* act_later(void* arg) {
     case kSend: CHECK_EQ(send(a->fd, "!", 1, 0), 1); break;
     case kClose: CHECK_EQ(close(a->fd), 0); break;
     case kDrain: CHECK_EQ(read(a->fd, buf, sizeof buf) > 0, 1); break;
+    case kSendTo:
+      CHECK_EQ(sendto(a->fd, "!", 1, 0, (struct sockaddr*)&a->to, sizeof a->to), 1);
+      break;
   }
   return NULL;
 }
@@ -41,7 +46,7 @@ static struct Action action;
 static int64_t started;
 
 static void start(enum ActionKind kind, int fd) {
-  action = (struct Action){kind, fd};
+  action = (struct Action){kind, fd, action.to};
   CHECK_RC(pthread_create(&helper, NULL, act_later, &action), 0);
   started = mono_ns();
 }
@@ -130,6 +135,37 @@ static void wake_poll_family(void) {
   printf("%-40s %#x %#x %#x\n", "  revents", three[0].revents, three[1].revents,
          three[2].revents);
   close(a[0]), close(a[1]), close(b[0]), close(b[1]), close(d[0]), close(d[1]);
+}
+
+/* A UDP socket whose datagram is refused: the error (POLLERR) wakes the poller; once the error
+ * has been read the socket is waited on again, and a datagram that arrives later wakes it. */
+static void wake_after_socket_error(void) {
+  int peer = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  CHECK_EQ(bind(peer, (struct sockaddr*)&addr, sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  CHECK_EQ(getsockname(peer, (struct sockaddr*)&addr, &len), 0);
+  CHECK_EQ(close(peer), 0); /* nobody listens on that port now */
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK_EQ(connect(s, (struct sockaddr*)&addr, sizeof addr), 0);
+  struct pollfd fd = {s, POLLIN, -1};
+  start(kSend, s);
+  finish("poll(udp), datagram refused", poll(&fd, 1, kPatienceMs));
+  printf("%-40s %#x\n", "  revents", fd.revents);
+  char c;
+  ssize_t got = recv(s, &c, 1, 0);
+  printf("%-40s %zd %s\n", "  recv", got, got < 0 ? errno_name(errno) : "");
+
+  /* A sender on the refused port: its datagram must wake the same socket's next poll. */
+  peer = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK_EQ(bind(peer, (struct sockaddr*)&addr, sizeof addr), 0);
+  len = sizeof action.to;
+  CHECK_EQ(getsockname(s, (struct sockaddr*)&action.to, &len), 0);
+  start(kSendTo, peer);
+  finish("poll(udp, after the error), data", poll(&fd, 1, kPatienceMs));
+  printf("%-40s %#x\n", "  revents", fd.revents);
+  close(peer);
+  close(s);
 }
 
 static void wake_select_family(void) {
@@ -273,6 +309,7 @@ static void cancel_blocked(const char* what, void* (*body)(void*), void* arg) {
 
 int main(void) {
   wake_poll_family();
+  wake_after_socket_error();
   wake_select_family();
   wake_epoll_family();
   two_pollers();
