@@ -167,9 +167,21 @@ int FdTable::wait(FdEntry& e, Want want, Nanos deadline) {
 }
 
 int FdTable::wait_any(const Interest* interests, std::size_t count, Nanos deadline) {
-  // One Waiter per descriptor, all for this thread: whichever becomes ready readies it.
-  std::vector<Waiter> waiters(count);
-  std::vector<std::uint32_t> generations(count);
+  // One Waiter per descriptor, all for this thread: whichever becomes ready readies it. They
+  // live on this stack for the usual handful of descriptors; only large sets allocate.
+  constexpr std::size_t kOnStack = 8;
+  Waiter on_stack[kOnStack];
+  std::uint32_t generations_on_stack[kOnStack];
+  std::vector<Waiter> waiters_on_heap;
+  std::vector<std::uint32_t> generations_on_heap;
+  Waiter* waiters = on_stack;
+  std::uint32_t* generations = generations_on_stack;
+  if (count > kOnStack) {
+    waiters_on_heap.resize(count);
+    generations_on_heap.resize(count);
+    waiters = waiters_on_heap.data();
+    generations = generations_on_heap.data();
+  }
   GreenThread* self = current();
   for (std::size_t i = 0; i < count; ++i) {
     FdEntry& e = *interests[i].entry;
