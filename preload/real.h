@@ -213,8 +213,9 @@ inline constexpr Function<decltype(&::epoll_pwait)> epoll_pwait{"epoll_pwait"};
 inline constexpr Function<decltype(&::epoll_pwait2)> epoll_pwait2{"epoll_pwait2"};
 inline constexpr Function<void (*)()> chk_fail{"__chk_fail"};  // glibc's fortify abort
 
-// stdio (shims/stdio.cpp). The scanf family is reached through its v-forms: vfscanf is the GNU
-// one (%as allocates), __isoc99_vfscanf the C99 one that C99-and-later headers redirect to.
+// stdio (shims/stdio.cpp, shims/stdio_input.cpp). The scanf family is reached through its
+// v-forms: vfscanf is the GNU one (%as allocates), __isoc99_vfscanf the C99 one that C99-and-later
+// headers redirect to.
 inline constexpr Function<decltype(&::fdopen)> fdopen{"fdopen"};
 inline constexpr Function<decltype(&::fclose)> fclose{"fclose"};
 inline constexpr Function<decltype(&::freopen)> freopen{"freopen"};

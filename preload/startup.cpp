@@ -56,6 +56,7 @@ rt::Hub* ensure_hub() {
   rt::Hub& hub = rt::Hub::get();
   hub.set_default_stack_size(config().stack_size);
   hub.set_deadlock_handler(&report_deadlock);
+  hub.set_interrupt_hook(&shim::test_cancel);
   shim::adopt_root(hub.root());
   return &hub;
 }

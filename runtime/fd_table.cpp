@@ -162,7 +162,10 @@ int FdTable::wait(FdEntry& e, Want want, Nanos deadline) {
                                       deadline);
   if (e.generation != generation) return -EBADF;
   if (why == Wake::timed_out) return -ETIMEDOUT;
-  if (why == Wake::interrupted) return -EINTR;
+  if (why == Wake::interrupted) {
+    hub_.interrupted();
+    return -EINTR;
+  }
   return 0;
 }
 
@@ -208,7 +211,10 @@ int FdTable::wait_any(const Interest* interests, std::size_t count, Nanos deadli
   }
   if (closed) return -EBADF;
   if (why == Wake::timed_out) return -ETIMEDOUT;
-  if (why == Wake::interrupted) return -EINTR;
+  if (why == Wake::interrupted) {
+    hub_.interrupted();
+    return -EINTR;
+  }
   return 0;
 }
 

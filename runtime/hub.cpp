@@ -150,7 +150,9 @@ void Hub::run_loop() {
       handle_deadlock();
       continue;
     }
+    polling_ = true;
     uv_run(&loop_, ready ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+    polling_ = false;
     scheduler_.timers().fire_due(monotonic_now());
     if (scheduler_.has_ready()) {
       GreenThread* next = scheduler_.next_ready();

@@ -35,6 +35,7 @@ class Hub {
   Scheduler& scheduler() { return scheduler_; }
   StackPool& stacks() { return stacks_; }
   uv_loop_t* loop() { return &loop_; }
+  bool polling() const { return polling_; }  // inside uv_run: libuv callbacks are running
   AddressWaiters& address_waiters() { return address_waiters_; }
   FdTable& fds() { return fds_; }
   GreenThread* root() { return root_; }
@@ -56,6 +57,16 @@ class Hub {
   // OS thread has promised to post() (the deadlock check must not fire meanwhile).
   void add_external_waker();
   void remove_external_waker();
+
+  // Called on the interrupted thread when a descriptor wait ends by interruption, after the
+  // wait has cleaned up and before it returns -EINTR: the preload acts on a pending
+  // pthread_cancel there (it does not return then), so every blocking descriptor call is a
+  // cancellation point through this one place.
+  using InterruptHook = void (*)();
+  void set_interrupt_hook(InterruptHook hook) { interrupt_hook_ = hook; }
+  void interrupted() {
+    if (interrupt_hook_) interrupt_hook_();
+  }
 
   // What to do when every thread is parked and nothing can wake any of them. The default
   // wakes the root thread with Wake::deadlock (the API raises LoopExit there).
@@ -107,12 +118,14 @@ class Hub {
   ExceptionState* exception_state_ = nullptr;
   int* errno_location_ = nullptr;
   DeadlockHandler deadlock_handler_ = nullptr;
+  InterruptHook interrupt_hook_ = nullptr;
   std::atomic<RemoteTask*> posted_{nullptr};
   std::atomic<int> external_wakers_{0};
   std::size_t default_stack_size_ = StackPool::kDefaultSize;
   std::uint64_t next_id_ = 1;
   std::size_t alive_ = 0;
   Nanos armed_for_ = kNever;
+  bool polling_ = false;
 };
 
 // Declared in green_thread.h.

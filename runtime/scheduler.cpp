@@ -31,6 +31,11 @@ void Scheduler::ready(GreenThread* t, Wake why) {
   t->state = ThreadState::ready;
   t->state_since = 0;
   runq_.push(t);
+  // Readied from a libuv callback: uv_run(UV_RUN_ONCE) runs timers *before* it polls for I/O,
+  // and would then block in epoll_wait with this thread waiting. uv_stop makes that poll's
+  // timeout zero, so the loop returns to the hub at once.
+  // (Only inside uv_run: a stop requested outside it would make the next uv_run skip its poll.)
+  if (hub_.polling()) uv_stop(hub_.loop());
 }
 
 void Scheduler::park_timer_fired(TimerNode* node) {

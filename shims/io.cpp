@@ -43,11 +43,15 @@ ssize_t input(int fd, Call plain) {
   if (!e || blocking_alone(*e)) return plain(0);
   CancellationPoint cp;
   rt::Nanos deadline = rt::deadline_for_timeout(e->recv_timeout);
-  if (e->real_nonblocking) return rt::retry_io(*e, rt::Want::read, deadline, [&] { return plain(0); });
-  if (e->kind == rt::FdKind::socket)
-    return rt::retry_io(*e, rt::Want::read, deadline, [&] { return plain(MSG_DONTWAIT); });
-  if (wait_ready(*e, rt::Want::read, deadline) != 0) return -1;
-  return plain(0);
+  ssize_t r;
+  if (e->real_nonblocking) {
+    r = rt::retry_io(*e, rt::Want::read, deadline, [&] { return plain(0); });
+  } else if (e->kind == rt::FdKind::socket) {
+    r = rt::retry_io(*e, rt::Want::read, deadline, [&] { return plain(MSG_DONTWAIT); });
+  } else {
+    r = wait_ready(*e, rt::Want::read, deadline) != 0 ? -1 : plain(0);
+  }
+  return r;  // (a pthread_cancel that interrupted the park acted inside the wait: the hub's hook)
 }
 
 // Output: `part(done, flags)` writes what is left after `done` bytes and returns the count.

@@ -1,36 +1,28 @@
-// Standard I/O on descriptors green threads wait on. glibc's stdio reads and writes through
-// internal calls our read()/write() never see (NOTES.md, fact 1), so:
-// - fdopen of a socket or pipe returns a FILE of our own (fopencookie, with _fileno set so that
-//   fileno() still answers) whose reads and writes go through the cooperative read()/write().
-// - On other FILEs (stdin, popen pipes, fopen'ed FIFOs) an input call whose buffer is empty
-//   parks until the descriptor is readable, then runs the real function. Limitation: the real
-//   call may read more than once (a line or record that arrives in pieces, a large fread), and
-//   then blocks the hub until the rest comes; output to those FILEs is not cooperative either.
-// - glibc closes a FILE's or DIR's descriptor internally: fclose, freopen, pclose and closedir
-//   tell the fd table first, as close() does.
-// Defines: fdopen fclose freopen freopen64 pclose closedir fgets fgets_unlocked __fgets_chk
-//          __fgets_unlocked_chk getline getdelim __getdelim fread fread_unlocked __fread_chk
-//          __fread_unlocked_chk fgetc fgetc_unlocked getc getc_unlocked getchar
-//          getchar_unlocked __uflow scanf fscanf vscanf vfscanf __isoc99_scanf __isoc99_fscanf
-//          __isoc99_vscanf __isoc99_vfscanf
-#undef _FORTIFY_SOURCE  // we define fgets and fread themselves, not their fortified inlines
+// FILEs on descriptors green threads wait on, and the closing of FILEs and directories. glibc's
+// stdio reads and writes through internal calls our read()/write() never see (NOTES.md, fact 1),
+// so fdopen of a socket or pipe returns a FILE of our own (fopencookie, _fileno set so that
+// fileno() still answers) whose I/O goes through the cooperative read()/write() and close().
+// Limitations: such a FILE is byte-oriented for good, as fopencookie's are (wide-character I/O
+// and freopen fail on it); and since its lock belongs to the OS thread, a green thread parked in
+// its read or write does not keep other green threads out of the same FILE (NOTES.md, fact 1).
+// glibc closes a FILE's or DIR's descriptor internally: fclose, freopen, pclose and closedir tell
+// the fd table first. Input on other FILEs: shims/stdio_input.cpp.
+// Defines: fdopen fclose freopen freopen64 pclose closedir
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <new>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "export.h"
 #include "fd_shim.h"
-#include "posix_thread.h"
 #include "real.h"
+#include "stdio_shim.h"
 
 namespace greenrun::shim {
 namespace {
@@ -41,37 +33,28 @@ struct Cookie {
   FILE* file;
 };
 
-// The FILEs fdopen made here. fclose may run on any OS thread, so a spinlock guards the map; it
+// The FILEs fdopen made here. fclose may run on any OS thread, so a spinlock guards the set; it
 // is held for one lookup, insertion or removal, never across a park. Leaked on purpose: FILEs
 // are still being closed at exit.
 class OwnFiles {
  public:
-  bool add(FILE* f, Cookie* c) {
+  bool add(FILE* f) {
     Guard g(busy_);
     try {
-      if (!map_) map_ = new std::unordered_map<FILE*, Cookie*>;
-      map_->emplace(f, c);
+      if (!files_) files_ = new std::unordered_set<FILE*>;
+      files_->insert(f);
       return true;
     } catch (const std::bad_alloc&) {
       return false;
     }
   }
-  // The cookie of `f` if it is ours, which stays registered.
-  Cookie* find(FILE* f) {
+  bool contains(FILE* f) {
     Guard g(busy_);
-    if (!map_) return nullptr;
-    auto it = map_->find(f);
-    return it == map_->end() ? nullptr : it->second;
+    return files_ && files_->count(f);
   }
-  // The cookie of `f` if it is ours, which leaves the registry.
-  Cookie* remove(FILE* f) {
+  void remove(FILE* f) {
     Guard g(busy_);
-    if (!map_) return nullptr;
-    auto it = map_->find(f);
-    if (it == map_->end()) return nullptr;
-    Cookie* c = it->second;
-    map_->erase(it);
-    return c;
+    if (files_) files_->erase(f);
   }
 
  private:
@@ -88,13 +71,14 @@ class OwnFiles {
   };
 
   std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
-  std::unordered_map<FILE*, Cookie*>* map_ = nullptr;
+  std::unordered_set<FILE*>* files_ = nullptr;
 };
 
 constinit OwnFiles own_files;
 
 // Off green threads the shims pass through, and a descriptor we made non-blocking would give
-// EAGAIN where the program expects to block: block in poll, as the program's call would have.
+// EAGAIN where the program expects to block (at exit, glibc flushes every FILE after our
+// library's destructor has made the calls pass through): block in poll, as the program would.
 template <class Call>
 ssize_t blocking(int fd, short events, Call call) {
   for (;;) {
@@ -111,8 +95,8 @@ ssize_t cookie_read(void* cookie, char* buf, size_t n) {
   return blocking(fd, POLLIN, [&] { return ::read(fd, buf, n); });
 }
 
-// glibc treats a short count as an error, as the man page says: everything, or what was written
-// before the error (0 if nothing), never -1.
+// glibc takes a short count for an error, and a negative one is not allowed (fopencookie(3)):
+// everything, or what was written before the error.
 ssize_t cookie_write(void* cookie, const char* buf, size_t n) {
   int fd = static_cast<Cookie*>(cookie)->fd;
   size_t done = 0;
@@ -151,19 +135,14 @@ const char* cookie_mode(const char* mode, bool& reads, bool& writes, bool& appen
   appends = mode[0] == 'a';
   if (!reads && !writes) return nullptr;
   bool plus = false;
-  for (int i = 1; i < 5 && mode[i] != '\0'; ++i) {
-    if (mode[i] == '+') {
-      plus = true;
-      break;
-    }
-  }
+  for (int i = 1; i < 5 && mode[i] != '\0' && !plus; ++i) plus = mode[i] == '+';
   if (plus) reads = writes = true;
   static constexpr const char* kModes[3][2] = {{"r", "r+"}, {"w", "w+"}, {"a", "a+"}};
   return kModes[mode[0] == 'r' ? 0 : mode[0] == 'w' ? 1 : 2][plus];
 }
 
-// A FILE on a socket or pipe that may park: one we made non-blocking in the kernel (the real
-// stdio would see EAGAIN where the program expects to block), or one a read may park on.
+// A socket or pipe that may park: one we made non-blocking in the kernel (the real stdio would
+// see EAGAIN where the program expects to block), or one a read may park on.
 bool wants_own_file(int fd) {
   rt::FdEntry* e = rt::current()->hub->fds().entry(fd);
   return e && e->parkable() && (e->owned || !e->app_nonblocking);
@@ -187,66 +166,29 @@ FILE* own_fdopen(int fd, const char* mode) {
     return nullptr;
   }
   c->file = f;
-  f->_fileno = fd;  // fileno() answers; glibc's cookie FILE otherwise says -2 (no descriptor)
-  if (!own_files.add(f, c)) {
+  if (!own_files.add(f)) {
     c->fd = -1;  // the FILE goes, the program's descriptor stays
     real::fclose(f);
     return errno = ENOMEM, nullptr;
   }
+  f->_fileno = fd;  // fileno() answers; glibc's cookie FILE otherwise says -2 (no descriptor)
   int saved = errno;
   if (isatty(fd)) setvbuf(f, nullptr, _IOLBF, 0);  // as glibc buffers a terminal
   errno = saved;
   return f;
 }
 
-// What glibc's underflow does before it reads, done before we park so that the other side sees
-// it and can answer: the FILE's own pending output goes out, and stdout is flushed when the FILE
-// is line-buffered or unbuffered (an interactive prompt). An unallocated buffer becomes line
-// buffered on a terminal.
-void flush_before_read(FILE* f, int fd) {
-  if (__fwriting(f) && __fpending(f) > 0) fflush(f);
-  if (f == stdout || !__flbf(stdout) || __fpending(stdout) == 0) return;
-  std::size_t size = __fbufsize(f);
-  if (__flbf(f) || size == 1 || (size == 0 && isatty(fd))) fflush(stdout);
-}
-
-// Before an input call on a FILE we did not make, on a green thread: when its buffer is empty
-// and its descriptor is one to park on, parks until the descriptor is readable, so that the
-// real call's first read returns at once. Our own FILEs' reads park by themselves.
-void before_input(FILE* f) {
-  if (!f || f->_IO_read_ptr < f->_IO_read_end) return;
-  int fd = f->_fileno;  // -1 or -2 for FILEs on no descriptor (fmemopen, fopencookie)
-  if (fd < 0 || feof_unlocked(f) || !__freadable(f)) return;  // glibc's EOF is sticky
-  rt::FdEntry* e = cooperative(fd);
-  if (!e || blocking_alone(*e) || own_files.find(f)) return;
-  int saved = errno;
-  flush_before_read(f, fd);
-  {
-    CancellationPoint cp;
-    // A timeout (SO_RCVTIMEO) or EBADF is left to the real call to report.
-    if (wait_ready(*e, rt::Want::read, rt::deadline_for_timeout(e->recv_timeout)) != 0 &&
-        errno == EINTR)
-      test_cancel();
-  }
-  errno = saved;
-}
-
-// An input call: waits first where it must, then makes `call`. `reads` is false for calls
-// that return without reading (fgets for fewer than 2 bytes, fread of nothing).
-template <class Call>
-auto input(FILE* f, bool reads, Call call) {
-  if (reads && rt::on_green_thread()) before_input(f);
-  return call();
-}
-
 // The descriptor `f` stands on is about to go away inside glibc. For a FILE of ours the flush
 // at close still needs the table's entry, and our close() forgets it afterwards.
 void forget_file(FILE* f) {
-  if (!f || !rt::current() || own_files.find(f)) return;
+  if (!f || !rt::current() || own_files.contains(f)) return;
   if (f->_fileno >= 0) rt::current()->hub->fds().forget(f->_fileno);
 }
 
 }  // namespace
+
+bool own_file(FILE* f) { return own_files.contains(f); }
+
 }  // namespace greenrun::shim
 
 using namespace greenrun;
@@ -261,15 +203,16 @@ GREENRUN_EXPORT int fclose(FILE* f) {
   return real::fclose(f);
 }
 
+// glibc's freopen crashes on any fopencookie FILE (it reaches for wide-character data such a
+// FILE does not have), and a cookie FILE cannot become a plain one: on a FILE of ours it fails
+// as a failed reopen does, with the stream closed.
 GREENRUN_EXPORT FILE* freopen(const char* path, const char* mode, FILE* f) {
-  if (rt::current() && f) {
-    // glibc flushes, then reuses the descriptor number without calling our cookie's close.
-    if (shim::Cookie* c = shim::own_files.remove(f)) {
-      if (__fwriting(f) && __fpending(f) > 0) fflush(f);
-      delete c;
-    }
-    if (f->_fileno >= 0) rt::current()->hub->fds().forget(f->_fileno);
+  if (f && shim::own_files.contains(f)) {
+    real::fclose(f);
+    errno = ENOTSUP;
+    return nullptr;
   }
+  shim::forget_file(f);
   return real::freopen(path, mode, f);
 }
 
@@ -287,150 +230,4 @@ GREENRUN_EXPORT int pclose(FILE* f) {
 GREENRUN_EXPORT int closedir(DIR* d) {
   if (rt::current()) rt::current()->hub->fds().forget(dirfd(d));  // d is nonnull, as declared
   return real::closedir(d);
-}
-
-GREENRUN_EXPORT char* fgets(char* s, int n, FILE* f) {
-  return shim::input(f, n > 1, [&] { return real::fgets(s, n, f); });
-}
-
-GREENRUN_EXPORT char* fgets_unlocked(char* s, int n, FILE* f) {
-  return shim::input(f, n > 1, [&] { return real::fgets_unlocked(s, n, f); });
-}
-
-// The fortified forms (_FORTIFY_SOURCE): the same calls with the buffer's size checked.
-GREENRUN_EXPORT char* greenrun_fgets_chk(char* s, size_t size, int n, FILE* f) __asm__("__fgets_chk");
-GREENRUN_EXPORT char* greenrun_fgets_chk(char* s, size_t size, int n, FILE* f) {
-  return shim::input(f, n > 1, [&] { return real::fgets_chk(s, size, n, f); });
-}
-
-GREENRUN_EXPORT char* greenrun_fgets_unlocked_chk(char* s, size_t size, int n, FILE* f)
-    __asm__("__fgets_unlocked_chk");
-GREENRUN_EXPORT char* greenrun_fgets_unlocked_chk(char* s, size_t size, int n, FILE* f) {
-  return shim::input(f, n > 1, [&] { return real::fgets_unlocked_chk(s, size, n, f); });
-}
-
-GREENRUN_EXPORT ssize_t getline(char** line, size_t* size, FILE* f) {
-  return shim::input(f, true, [&] { return real::getline(line, size, f); });
-}
-
-GREENRUN_EXPORT ssize_t getdelim(char** line, size_t* size, int delimiter, FILE* f) {
-  return shim::input(f, true, [&] { return real::getdelim(line, size, delimiter, f); });
-}
-
-// What the inline getline of <bits/stdio.h> calls.
-GREENRUN_EXPORT ssize_t greenrun_getdelim(char** line, size_t* size, int delimiter, FILE* f)
-    __asm__("__getdelim");
-GREENRUN_EXPORT ssize_t greenrun_getdelim(char** line, size_t* size, int delimiter, FILE* f) {
-  return getdelim(line, size, delimiter, f);
-}
-
-GREENRUN_EXPORT size_t fread(void* p, size_t size, size_t n, FILE* f) {
-  return shim::input(f, size && n, [&] { return real::fread(p, size, n, f); });
-}
-
-GREENRUN_EXPORT size_t fread_unlocked(void* p, size_t size, size_t n, FILE* f) {
-  return shim::input(f, size && n, [&] { return real::fread_unlocked(p, size, n, f); });
-}
-
-GREENRUN_EXPORT size_t greenrun_fread_chk(void* p, size_t room, size_t size, size_t n, FILE* f)
-    __asm__("__fread_chk");
-GREENRUN_EXPORT size_t greenrun_fread_chk(void* p, size_t room, size_t size, size_t n, FILE* f) {
-  return shim::input(f, size && n, [&] { return real::fread_chk(p, room, size, n, f); });
-}
-
-GREENRUN_EXPORT size_t greenrun_fread_unlocked_chk(void* p, size_t room, size_t size, size_t n,
-                                                   FILE* f) __asm__("__fread_unlocked_chk");
-GREENRUN_EXPORT size_t greenrun_fread_unlocked_chk(void* p, size_t room, size_t size, size_t n,
-                                                   FILE* f) {
-  return shim::input(f, size && n, [&] { return real::fread_unlocked_chk(p, room, size, n, f); });
-}
-
-GREENRUN_EXPORT int fgetc(FILE* f) {
-  return shim::input(f, true, [&] { return real::fgetc(f); });
-}
-
-GREENRUN_EXPORT int fgetc_unlocked(FILE* f) {
-  return shim::input(f, true, [&] { return real::fgetc_unlocked(f); });
-}
-
-GREENRUN_EXPORT int getc(FILE* f) {
-  return shim::input(f, true, [&] { return real::getc(f); });
-}
-
-GREENRUN_EXPORT int getc_unlocked(FILE* f) {
-  return shim::input(f, true, [&] { return real::getc_unlocked(f); });
-}
-
-GREENRUN_EXPORT int getchar() {
-  return shim::input(stdin, true, [&] { return real::getchar(); });
-}
-
-GREENRUN_EXPORT int getchar_unlocked() {
-  return shim::input(stdin, true, [&] { return real::getchar_unlocked(); });
-}
-
-// What the inline getc_unlocked, getchar_unlocked and fgetc_unlocked of <bits/stdio.h> call
-// when the buffer is empty.
-GREENRUN_EXPORT int greenrun_uflow(FILE* f) __asm__("__uflow");
-GREENRUN_EXPORT int greenrun_uflow(FILE* f) {
-  return shim::input(f, true, [&] { return real::uflow(f); });
-}
-
-// The scanf family: <stdio.h> in C99 and later (and C++11) redirects each name to its
-// __isoc99_ form; the plain names are the GNU ones, where %as allocates. Hence labels, not names.
-GREENRUN_EXPORT int greenrun_vfscanf(FILE* f, const char* format, va_list ap) __asm__("vfscanf");
-GREENRUN_EXPORT int greenrun_vfscanf(FILE* f, const char* format, va_list ap) {
-  return shim::input(f, true, [&] { return real::vfscanf(f, format, ap); });
-}
-
-GREENRUN_EXPORT int greenrun_vscanf(const char* format, va_list ap) __asm__("vscanf");
-GREENRUN_EXPORT int greenrun_vscanf(const char* format, va_list ap) {
-  return greenrun_vfscanf(stdin, format, ap);
-}
-
-GREENRUN_EXPORT int greenrun_fscanf(FILE* f, const char* format, ...) __asm__("fscanf");
-GREENRUN_EXPORT int greenrun_fscanf(FILE* f, const char* format, ...) {
-  va_list ap;
-  va_start(ap, format);
-  int r = greenrun_vfscanf(f, format, ap);
-  va_end(ap);
-  return r;
-}
-
-GREENRUN_EXPORT int greenrun_scanf(const char* format, ...) __asm__("scanf");
-GREENRUN_EXPORT int greenrun_scanf(const char* format, ...) {
-  va_list ap;
-  va_start(ap, format);
-  int r = greenrun_vfscanf(stdin, format, ap);
-  va_end(ap);
-  return r;
-}
-
-GREENRUN_EXPORT int greenrun_isoc99_vfscanf(FILE* f, const char* format, va_list ap)
-    __asm__("__isoc99_vfscanf");
-GREENRUN_EXPORT int greenrun_isoc99_vfscanf(FILE* f, const char* format, va_list ap) {
-  return shim::input(f, true, [&] { return real::isoc99_vfscanf(f, format, ap); });
-}
-
-GREENRUN_EXPORT int greenrun_isoc99_vscanf(const char* format, va_list ap) __asm__("__isoc99_vscanf");
-GREENRUN_EXPORT int greenrun_isoc99_vscanf(const char* format, va_list ap) {
-  return greenrun_isoc99_vfscanf(stdin, format, ap);
-}
-
-GREENRUN_EXPORT int greenrun_isoc99_fscanf(FILE* f, const char* format, ...) __asm__("__isoc99_fscanf");
-GREENRUN_EXPORT int greenrun_isoc99_fscanf(FILE* f, const char* format, ...) {
-  va_list ap;
-  va_start(ap, format);
-  int r = greenrun_isoc99_vfscanf(f, format, ap);
-  va_end(ap);
-  return r;
-}
-
-GREENRUN_EXPORT int greenrun_isoc99_scanf(const char* format, ...) __asm__("__isoc99_scanf");
-GREENRUN_EXPORT int greenrun_isoc99_scanf(const char* format, ...) {
-  va_list ap;
-  va_start(ap, format);
-  int r = greenrun_isoc99_vfscanf(stdin, format, ap);
-  va_end(ap);
-  return r;
 }

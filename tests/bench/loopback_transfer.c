@@ -9,8 +9,9 @@
  *          count it received (8 bytes).
  *        loopback_transfer download|upload PORT BYTES [CHUNK]
  *          the client: moves BYTES in read()/write() calls of CHUNK bytes (default 16384) and
- *          prints "RESULT seconds S", "RESULT cpu_seconds S" (its own user+system time) and
- *          "RESULT mib_per_s X". Exits 1 if a byte went missing. */
+ *          prints "RESULT seconds S", "RESULT cpu_seconds S" (its own user+system time),
+ *          "RESULT mib_per_s X" and "RESULT calls N" (its read() and write() calls). Exits 1
+ *          if a byte went missing. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* read() and write() calls made so far (the client reports them). */
+static uint64_t calls;
+
 static void die(const char* what) {
   perror(what);
   exit(1);
@@ -32,6 +36,7 @@ static void die(const char* what) {
 
 static void write_all(int fd, const char* p, size_t n) {
   while (n > 0) {
+    ++calls;
     ssize_t w = write(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) die("write");
@@ -57,6 +62,7 @@ static int read_exactly(int fd, char* p, size_t n) {
 static uint64_t drain(int fd, char* buf, size_t chunk) {
   uint64_t total = 0;
   for (;;) {
+    ++calls;
     ssize_t r = read(fd, buf, chunk);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) die("read");
@@ -149,8 +155,9 @@ static int client(const char* mode, int port, uint64_t bytes, size_t chunk) {
             (unsigned long long)moved, (unsigned long long)bytes);
     return 1;
   }
-  printf("RESULT seconds %.6f\nRESULT cpu_seconds %.6f\nRESULT mib_per_s %.1f\n", seconds, cpu,
-         bytes / 1048576.0 / seconds);
+  printf("RESULT seconds %.6f\nRESULT cpu_seconds %.6f\nRESULT mib_per_s %.1f\n"
+         "RESULT calls %llu\n", seconds, cpu, bytes / 1048576.0 / seconds,
+         (unsigned long long)calls);
   return 0;
 }
 

@@ -6,7 +6,8 @@ LD_PRELOAD, and compares what a user would see: stdout, the exit status, and std
 Properties are checked separately: under the preload every reported `os_threads` must be 1,
 and --check adds conditions such as `wall_ms<1900`. A program that hangs natively (deadlock.c)
 is killed after --hang-timeout; its preload run is checked for patterns on stderr, and is
-ended as soon as they have all appeared.
+ended as soon as they have all appeared. stdin is /dev/null, or with --feed a pipe the runner
+writes slowly (a piece every --feed-interval-ms), for programs that wait for input.
 
 usage: run_differential.py --preload LIB [options] -- PROGRAM [ARGS...]
 Exit status 0 when everything matched, 1 otherwise (with both runs' output shown).
@@ -46,13 +47,29 @@ class Run:
         return f"exit {self.status} after {self.seconds:.2f} s"
 
 
-def run(label, argv, env, timeout, stop_when=()):
+def run(label, argv, env, timeout, stop_when=(), feed=(), feed_interval=0.2):
     """Runs argv; kills its process group at `timeout`, or once every regex in `stop_when`
-    has matched stderr (then a moment later, so the rest of a report arrives)."""
+    has matched stderr (then a moment later, so the rest of a report arrives). With `feed`,
+    stdin is a pipe that gets each piece after `feed_interval` seconds, then is closed."""
     start = time.monotonic()
-    child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, start_new_session=True)
+    child = subprocess.Popen(argv, env=env,
+                             stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
     chunks = {"out": [], "err": []}
+
+    def write_slowly():
+        try:
+            for piece in feed:
+                time.sleep(feed_interval)
+                child.stdin.write(piece.encode().decode("unicode_escape").encode())
+                child.stdin.flush()
+            child.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    if feed:
+        threading.Thread(target=write_slowly, daemon=True).start()
 
     def drain(stream, key):
         for block in iter(lambda: stream.read1(65536), b""):
@@ -140,6 +157,10 @@ def main():
     p.add_argument("--hang-timeout", type=float, default=3)
     p.add_argument("--stderr-has", action="append", default=[], metavar="REGEX",
                    help="the preload run's stderr must match this (multiline) regex")
+    p.add_argument("--feed", action="append", default=[], metavar="TEXT",
+                   help="write TEXT (backslash escapes allowed, e.g. 'a line\\n') to the "
+                        "program's stdin, after --feed-interval-ms; repeatable; then close it")
+    p.add_argument("--feed-interval-ms", type=float, default=200)
     p.add_argument("--preload-only", action="store_true",
                    help="skip the native run (for programs native threads cannot run)")
     p.add_argument("program", nargs=argparse.REMAINDER)
@@ -156,11 +177,12 @@ def main():
     preload_env = dict(native_env, LD_PRELOAD=lib)
     timeout = args.hang_timeout if args.hangs else args.timeout
 
+    feed = dict(feed=args.feed, feed_interval=args.feed_interval_ms / 1000)
     runs = []
     if not args.preload_only:
-        runs.append(run("native", argv, native_env, timeout))
+        runs.append(run("native", argv, native_env, timeout, **feed))
     runs.append(run("preload", argv, preload_env, timeout,
-                    stop_when=args.stderr_has if args.hangs else ()))
+                    stop_when=args.stderr_has if args.hangs else (), **feed))
     native = runs[0] if not args.preload_only else None
     preload = runs[-1]
 

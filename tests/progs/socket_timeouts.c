@@ -80,6 +80,13 @@ static void run_case(const char* name, int fd, int kind) {
 }
 
 int main(void) {
+  /* A timeout set while the program is still single-threaded, before any thread exists (and
+   * so, under the preload, before the runtime has seen the socket). Waited on last. */
+  int early[2];
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, early), 0);
+  set_timeout(early[0], SO_RCVTIMEO, kTimeoutMs);
+  set_timeout(early[1], SO_SNDTIMEO, kTimeoutMs);
+
   pthread_t tick;
   CHECK_RC(pthread_create(&tick, NULL, ticker, NULL), 0);
 
@@ -141,6 +148,16 @@ int main(void) {
   int64_t ms = (mono_ns() - t0) / 1000000;
   printf("timeout cleared: received '%c' %s\n", ch, ms >= 250 ? "after the late send" : "EARLY");
   CHECK_RC(pthread_join(late, NULL), 0);
+
+  run_case("unix recv, timeout set before the first thread", early[0], 0);
+  for (;;) {
+    char block2[4096] = {0};
+    if (send(early[1], block2, sizeof block2, MSG_DONTWAIT) < 0) {
+      CHECK_EQ(errno, EAGAIN);
+      break;
+    }
+  }
+  run_case("unix send (full), timeout set before the first thread", early[1], 4);
   ticking = 0;
   CHECK_RC(pthread_join(tick, NULL), 0);
   report_os_threads();
