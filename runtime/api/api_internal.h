@@ -7,15 +7,18 @@
 #include "greenrun.hpp"
 #include "hub.h"
 
-// Functions that suspend their caller in a greenlet switch return with `pop; jmp` (through
-// __x86_return_thunk, defined in greenlet.cpp) instead of `ret`. The caller they return to is the one
-// that switched away earlier, not the one that just called in, so with `ret` the return-stack
-// predictor (which expects the latest call) misses once per switch whenever the two sides
-// switch from different places, as a greenlet body and its consumer always do. An indirect
-// jump is predicted from the branch history instead, which tells the two sides apart. Only the
-// outermost frame does this: the runtime's own frames below it are the same on both sides, so
-// their `ret`s stay right (see context_x86_64.S). GCC on x86-64 only, and not in CET builds
-// (a shadow stack faults on a return that is not a `ret`).
+// Functions that suspend their caller in a greenlet switch (Greenlet::switch_to and throw_into,
+// greenrun_switch and greenrun_throw) return with `pop; jmp`, through __x86_return_thunk
+// (greenlet.cpp), instead of `ret`. The caller they return to is the one that switched away
+// earlier, not the one that just called in, so a `ret` is predicted (return-stack predictor: the
+// latest call) to go back to the other side and misses once per switch whenever the two sides
+// switch from different places, as a greenlet body and the loop consuming it do. The indirect
+// jump is predicted from the branch history instead, which tells the two sides apart. Measured
+// (tests/bench, ns per switch, ret vs jmp): main loop <-> greenlet body 15.1 vs 10.1, C API
+// 15.5 vs 9.6; both sides in one loop, where `ret` is always right, 7.2 vs 10.2 (the call's
+// predictor entry is never popped). Only the outermost frame does this: the frames below it are
+// the same on both sides, so their `ret`s stay right (see context_x86_64.S). GCC on x86-64
+// only, and not in CET builds (a shadow stack faults on a return that is not a `ret`).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CET__)
 #define GREENRUN_SWITCH_RETURN __attribute__((function_return("thunk-extern")))
 #define GREENRUN_SWITCH_RETURN_THUNK 1

@@ -133,8 +133,16 @@ inline void suspend(GreenThread* self, GreenThread* target) {
 }
 
 inline std::any receive(GreenThread* self) {
-  if (self->handed || self->wake != rt::Wake::woken) [[unlikely]] return receive_slow(self);
-  return {};
+  if (self->wake == rt::Wake::woken) [[likely]] {
+    if (!self->handed) return {};
+    if (self->handed == rt::kHandedValue) {  // moved once, straight into our result
+      self->handed = 0;
+      std::any value = std::move(self->transfer_value);
+      self->transfer_value.reset();
+      return value;
+    }
+  }
+  return receive_slow(self);
 }
 
 // The same for the C API: an any that holds no void* is a null pointer.
