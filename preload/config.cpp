@@ -1,8 +1,12 @@
 #include "config.h"
 
+#include <signal.h>
+#include <strings.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -33,6 +37,31 @@ Config load() {
       refuse("GREENRUN_STACK_SIZE", v, "is above the maximum stack size of 1G");
     c.stack_size = bytes;
   }
+  if (const char* v = std::getenv("GREENRUN_INHERIT"); v && *v) {
+    if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0)
+      refuse("GREENRUN_INHERIT", v,
+             "is not 0 or 1: use GREENRUN_INHERIT=0 to keep children native");
+    c.inherit = v[0] == '1';
+  }
+  if (const char* v = std::getenv("GREENRUN_DUMP_SIGNAL"); v && *v) {
+    if (!parse_signal(v, c.dump_signal))
+      refuse("GREENRUN_DUMP_SIGNAL", v,
+             "is not a signal that can be caught: use a name (QUIT, SIGUSR1), a number, or none");
+  }
+  if (const char* v = std::getenv("GREENRUN_BLOCKING_MS"); v && *v) {
+    char* end = nullptr;
+    errno = 0;
+    long ms = std::isdigit(static_cast<unsigned char>(*v)) ? std::strtol(v, &end, 10) : -1;
+    if (ms <= 0 || errno != 0 || *end != '\0' || ms > 3'600'000)
+      refuse("GREENRUN_BLOCKING_MS", v,
+             "is not a number of milliseconds from 1 to 3600000, e.g. GREENRUN_BLOCKING_MS=100");
+    c.blocking_ms = static_cast<int>(ms);
+  }
+  if (const char* v = std::getenv("GREENRUN_STATS"); v && *v) {
+    if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0)
+      refuse("GREENRUN_STATS", v, "must be 0 or 1");
+    c.stats = v[0] == '1';
+  }
   return c;
 }
 
@@ -60,6 +89,35 @@ bool parse_size(const char* text, std::size_t& bytes) {
   bytes = static_cast<std::size_t>(value << shift);
   return true;
 }
+
+bool parse_signal(const char* text, int& signal) {
+  if (strcasecmp(text, "none") == 0) {
+    signal = 0;
+    return true;
+  }
+  int found = 0;
+  if (std::isdigit(static_cast<unsigned char>(*text))) {
+    char* end = nullptr;
+    long n = std::strtol(text, &end, 10);
+    if (*end != '\0' || n <= 0 || n > SIGRTMAX) return false;
+    found = static_cast<int>(n);
+  } else {
+    const char* name = strncasecmp(text, "SIG", 3) == 0 ? text + 3 : text;
+    for (int s = 1; s < SIGRTMIN && !found; ++s)
+      if (const char* abbrev = sigabbrev_np(s); abbrev && strcasecmp(name, abbrev) == 0) found = s;
+    if (!found && strncasecmp(name, "RTMIN", 5) == 0) {
+      char* end = nullptr;
+      long k = name[5] == '\0' ? 0 : name[5] == '+' ? std::strtol(name + 6, &end, 10) : -1;
+      if (k >= 0 && (!end || *end == '\0') && SIGRTMIN + k <= SIGRTMAX)
+        found = SIGRTMIN + static_cast<int>(k);
+    }
+  }
+  if (!found || found == SIGKILL || found == SIGSTOP) return false;
+  signal = found;
+  return true;
+}
+
+bool secure_execution() { return getauxval(AT_SECURE) != 0; }
 
 const Config& config() {
   static const Config c = load();

@@ -1,5 +1,7 @@
 // GREENRUN_* settings, read once before main. A malformed value stops the program with a
-// one-line message and exit status 2: a silent default would hide the mistake.
+// one-line message and exit status 2: a silent default would hide the mistake. In secure
+// execution (setuid, AT_SECURE) no setting that opens or names a file is honoured; none of
+// today's settings does, and a new one that does must check secure_execution().
 #pragma once
 #include <cstddef>
 
@@ -7,7 +9,15 @@ namespace greenrun::preload {
 
 struct Config {
   std::size_t stack_size = 256 * 1024;  // GREENRUN_STACK_SIZE: default for pthread_create
+  bool inherit = true;                  // GREENRUN_INHERIT: exec'd children keep the preload
+  int dump_signal = 3;                  // GREENRUN_DUMP_SIGNAL: SIGQUIT (3); 0 for none
+  int blocking_ms = 0;                  // GREENRUN_BLOCKING_MS: 0 for off
+  bool stats = false;                   // GREENRUN_STATS: the table at exit
 };
+
+// True when the kernel asks for secure execution (getauxval(AT_SECURE)): setuid/setgid and
+// file capabilities. Settings that open or name files are ignored then.
+bool secure_execution();
 
 // Parsed on first use (our constructor makes that happen before main).
 const Config& config();
@@ -15,5 +25,9 @@ const Config& config();
 // Parses "<digits>[K|M|G][i][B]" (case-insensitive, powers of 1024) into bytes; false when it
 // is not a size or overflows.
 bool parse_size(const char* text, std::size_t& bytes);
+
+// Parses "QUIT", "SIGQUIT", "sigusr1", "RTMIN+2" or a number into a signal number that can be
+// caught, and "none" into 0; false for anything else (KILL and STOP cannot be caught).
+bool parse_signal(const char* text, int& signal);
 
 }  // namespace greenrun::preload

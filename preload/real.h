@@ -16,9 +16,13 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sched.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <semaphore.h>
 #include <threads.h>
 #include <time.h>
@@ -240,5 +244,19 @@ inline constexpr Function<decltype(&::getchar_unlocked)> getchar_unlocked{"getch
 inline constexpr Function<int (*)(FILE*)> uflow{"__uflow"};
 inline constexpr Function<int (*)(FILE*, const char*, va_list)> vfscanf{"vfscanf"};
 inline constexpr Function<int (*)(FILE*, const char*, va_list)> isoc99_vfscanf{"__isoc99_vfscanf"};
+
+// processes (shims/process.cpp, shims/process_shell.cpp)
+inline constexpr Function<decltype(&::fork)> fork{"fork"};
+inline constexpr Function<decltype(&::waitpid)> waitpid{"waitpid"};
+inline constexpr Function<decltype(&::wait)> wait{"wait"};
+inline constexpr Function<decltype(&::wait3)> wait3{"wait3"};
+inline constexpr Function<decltype(&::wait4)> wait4{"wait4"};
+inline constexpr Function<decltype(&::waitid)> waitid{"waitid"};
+inline constexpr Function<decltype(&::system)> system{"system"};
+inline constexpr Function<decltype(&::popen)> popen{"popen"};
+inline constexpr Function<decltype(&::posix_spawn)> posix_spawn{"posix_spawn"};
+inline constexpr Function<decltype(&::sigaction)> sigaction{"sigaction"};
+inline constexpr Function<decltype(&::pthread_sigmask)> pthread_sigmask{"pthread_sigmask"};
+inline constexpr Function<decltype(&::kill)> kill{"kill"};
 
 }  // namespace greenrun::real

@@ -2,11 +2,18 @@
 // there); the hub is made on the first call that needs one.
 #include "startup.h"
 
+#include <dlfcn.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
 #include "config.h"
 #include "hub.h"
+#include "observe.h"
 #include "posix_thread.h"
 #include "real.h"
 #include "thread_report.h"
@@ -28,7 +35,40 @@ void report_deadlock(rt::Hub& hub) {
   hub.add_external_waker();  // keep the loop waiting (a signal or another OS thread may act)
 }
 
-[[gnu::constructor]] void load_config_before_main() { (void)config(); }
+// GREENRUN_INHERIT=0: our library leaves this process's LD_PRELOAD, so programs it execs (and
+// the shells of system and popen) start without it. LD_PRELOAD separates entries by spaces or
+// colons; an entry is ours if it names this very file (dladdr) or a file called
+// libgreenrun.so.
+bool is_us(const char* entry, std::size_t length, const char* our_path) {
+  std::string_view e(entry, length);
+  if (our_path && e == our_path) return true;
+  std::size_t slash = e.rfind('/');
+  return e.substr(slash == std::string_view::npos ? 0 : slash + 1) == "libgreenrun.so";
+}
+
+void leave_ld_preload() {
+  const char* value = std::getenv("LD_PRELOAD");
+  if (!value) return;
+  Dl_info info{};
+  const char* our_path =
+      dladdr(reinterpret_cast<void*>(&leave_ld_preload), &info) ? info.dli_fname : nullptr;
+  std::string kept;
+  for (const char* p = value; *p;) {
+    std::size_t n = std::strcspn(p, " :");
+    if (n > 0 && !is_us(p, n, our_path)) {
+      if (!kept.empty()) kept += ' ';
+      kept.append(p, n);
+    }
+    p += n;
+    if (*p) ++p;
+  }
+  if (kept.empty()) unsetenv("LD_PRELOAD");
+  else setenv("LD_PRELOAD", kept.c_str(), 1);
+}
+
+[[gnu::constructor]] void load_config_before_main() {
+  if (!config().inherit) leave_ld_preload();
+}
 
 // At exit, _dl_fini runs libuv's destructor after ours (we depend on libuv). If the threadpool
 // was used, it stops the pool: it locks libuv's mutex, shared with the pool's native threads,
@@ -58,6 +98,7 @@ rt::Hub* ensure_hub() {
   hub.set_deadlock_handler(&report_deadlock);
   hub.set_interrupt_hook(&shim::test_cancel);
   shim::adopt_root(hub.root());
+  start_observers(hub);
   return &hub;
 }
 

@@ -2,6 +2,8 @@
 // Invariant: a Context is either running (its fields are stale) or suspended (they describe
 // exactly where it resumes); context_switch is the only way to move between the two.
 #pragma once
+#include <ucontext.h>
+
 #include <cstddef>
 
 namespace greenrun::rt {
@@ -21,6 +23,12 @@ struct Context {
 
 void context_make(Context& ctx, void* stack_lo, std::size_t stack_size, void (*entry)());
 void context_switch(Context& from, Context& to);
+
+// For the stack dump: writes the registers a suspended context resumes with (pc, sp, frame
+// pointer and the callee-saved ones) into `uc`, which holds a unw_getcontext snapshot
+// (libunwind's unw_context_t is a ucontext_t on Linux), so that unw_init_local walks the
+// suspended stack. False when the context is not suspended or the backend cannot say.
+bool context_registers(const Context& ctx, ucontext_t* uc);
 
 // Name of the compiled-in backend ("x86_64", "aarch64" or "ucontext"), for benchmarks and tests.
 const char* context_backend();

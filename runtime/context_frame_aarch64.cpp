@@ -42,6 +42,17 @@ void context_make(Context& ctx, void* stack_lo, std::size_t stack_size, void (*e
 
 void context_switch(Context& from, Context& to) { greenrun_context_switch(&from.saved, to.saved); }
 
+bool context_registers(const Context& ctx, ucontext_t* uc) {
+  if (!ctx.saved) return false;
+  const auto* frame = static_cast<const SwitchFrame*>(ctx.saved);
+  for (int i = 0; i < 10; ++i) uc->uc_mcontext.regs[19 + i] = frame->x19_to_x28[i];
+  uc->uc_mcontext.regs[29] = frame->fp;
+  uc->uc_mcontext.regs[30] = frame->lr;
+  uc->uc_mcontext.sp = reinterpret_cast<std::uint64_t>(frame + 1);
+  uc->uc_mcontext.pc = frame->resume_pc;
+  return true;
+}
+
 const char* context_backend() { return "aarch64"; }
 
 }  // namespace greenrun::rt

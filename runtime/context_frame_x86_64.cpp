@@ -43,6 +43,21 @@ void context_make(Context& ctx, void* stack_lo, std::size_t stack_size, void (*e
 
 void context_switch(Context& from, Context& to) { greenrun_context_switch(&from.saved, to.saved); }
 
+bool context_registers(const Context& ctx, ucontext_t* uc) {
+  if (!ctx.saved) return false;
+  const auto* frame = static_cast<const SwitchFrame*>(ctx.saved);
+  greg_t* r = uc->uc_mcontext.gregs;
+  r[REG_RIP] = static_cast<greg_t>(frame->resume_address);
+  r[REG_RSP] = reinterpret_cast<greg_t>(frame + 1);  // as after the switch's `ret`
+  r[REG_RBP] = static_cast<greg_t>(frame->rbp);
+  r[REG_RBX] = static_cast<greg_t>(frame->rbx);
+  r[REG_R12] = static_cast<greg_t>(frame->r12);
+  r[REG_R13] = static_cast<greg_t>(frame->r13);
+  r[REG_R14] = static_cast<greg_t>(frame->r14);
+  r[REG_R15] = static_cast<greg_t>(frame->r15);
+  return true;
+}
+
 const char* context_backend() { return "x86_64"; }
 
 }  // namespace greenrun::rt

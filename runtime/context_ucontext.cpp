@@ -29,6 +29,12 @@ void context_switch(Context& from, Context& to) {
   swapcontext(static_cast<ucontext_t*>(from.saved), static_cast<ucontext_t*>(to.saved));
 }
 
+bool context_registers(const Context& ctx, ucontext_t* uc) {
+  if (!ctx.saved) return false;
+  uc->uc_mcontext = static_cast<const ucontext_t*>(ctx.saved)->uc_mcontext;
+  return true;
+}
+
 const char* context_backend() { return "ucontext"; }
 
 }  // namespace greenrun::rt

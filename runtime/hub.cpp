@@ -98,6 +98,7 @@ GreenThread* Hub::create_thread(void (*body)(GreenThread*), void* user, std::siz
   t->parent = current() ? current() : root_;
   context_make(t->context, stack.lo, stack.size, &thread_entry);
   ++alive_;
+  if (alive_ > stats_.peak_alive) stats_.peak_alive = alive_;
   link(t);
   return t;
 }
@@ -134,10 +135,37 @@ void Hub::reap_dying() {
   }
 }
 
+void Hub::after_fork_child() {
+  GreenThread* self = current();
+  {
+    RuntimeCall runtime;  // libuv's own locks must stay real
+    uv_loop_fork(&loop_);
+  }
+  // Their wait records (in wait lists, fd entries, mutexes) stay linked but point into leaked
+  // memory that stays mapped; ready() ignores a dead thread, so waking one is harmless.
+  while (scheduler_.has_ready()) scheduler_.next_ready()->state = ThreadState::dead;
+  for (GreenThread* t = all_head_; t;) {
+    GreenThread* next = t->all_next;
+    if (t != self && t != hub_thread_) {
+      if (t->park_timer.queued()) scheduler_.timers().remove(&t->park_timer);
+      t->state = ThreadState::dead;
+      unlink(t);
+      --alive_;
+    }
+    t = next;
+  }
+  dying_ = nullptr;
+  root_ = self;
+  // Threadpool work and cross-thread posts belonged to the parent's threads.
+  posted_.store(nullptr, std::memory_order_relaxed);
+  external_wakers_.store(0, std::memory_order_relaxed);
+}
+
 void Hub::hub_body(GreenThread* self) { static_cast<Hub*>(self->user)->run_loop(); }
 
 void Hub::run_loop() {
   for (;;) {
+    turns_.fetch_add(1, std::memory_order_relaxed);  // a plain add: no fence, no syscall
     scheduler_.reset_direct_budget();
     drain_posted();
     arm_timer();
@@ -151,13 +179,22 @@ void Hub::run_loop() {
       continue;
     }
     polling_ = true;
+    if (!ready) idle_.store(true, std::memory_order_relaxed);
     uv_run(&loop_, ready ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+    idle_.store(false, std::memory_order_relaxed);
     polling_ = false;
     scheduler_.timers().fire_due(monotonic_now());
     if (scheduler_.has_ready()) {
       GreenThread* next = scheduler_.next_ready();
       hub_thread_->state = ThreadState::ready;
-      switch_to(next);
+      if (stats_.timing) [[unlikely]] {
+        Nanos left = coarse_now();
+        switch_to(next);
+        Nanos away = coarse_now() - left;
+        if (away > stats_.longest_stall) stats_.longest_stall = away;
+      } else {
+        switch_to(next);
+      }
     }
   }
 }

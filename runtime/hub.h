@@ -12,6 +12,7 @@
 #include "green_thread.h"
 #include "scheduler.h"
 #include "stack_pool.h"
+#include "stats.h"
 #include "sync/address_waiters.h"
 
 namespace greenrun::rt {
@@ -42,6 +43,12 @@ class Hub {
   GreenThread* hub_thread() { return hub_thread_; }
   ExceptionState* exception_state() { return exception_state_; }
   int* errno_location() { return errno_location_; }  // this OS thread's errno
+  Stats& stats() { return stats_; }
+
+  // For the blocking monitor, readable from any OS thread: `turns` grows each time the loop
+  // runs; `idle` is true while it waits in libuv for something to happen.
+  std::uint64_t loop_turns() const { return turns_.load(std::memory_order_relaxed); }
+  bool loop_idle() const { return idle_.load(std::memory_order_relaxed); }
 
   // Creates a thread that will run body(thread) on its own stack. It is not started: ready()
   // it (gevent-style spawn) or switch to it (greenlet-style). Returns nullptr and sets *error
@@ -85,6 +92,12 @@ class Hub {
     for (GreenThread* t = all_head_; t; t = t->all_next) f(t);
   }
 
+  // In the child of fork(), on the only green thread that exists there (the caller): re-arms
+  // the loop's kernel state (uv_loop_fork), drops every other green thread for good (marked
+  // dead, so late wake-ups leave them alone; their stacks and structs are leaked) and makes
+  // the caller the root. Added for shims/process.cpp's fork.
+  void after_fork_child();
+
   std::uint64_t threads_created() const { return next_id_ - 1; }
   std::size_t threads_alive() const { return alive_; }
   void on_thread_freed() { --alive_; }
@@ -124,6 +137,9 @@ class Hub {
   std::size_t default_stack_size_ = StackPool::kDefaultSize;
   std::uint64_t next_id_ = 1;
   std::size_t alive_ = 0;
+  Stats stats_;
+  std::atomic<std::uint64_t> turns_{0};
+  std::atomic<bool> idle_{false};
   Nanos armed_for_ = kNever;
   bool polling_ = false;
 };
@@ -138,7 +154,8 @@ inline void switch_to(GreenThread* target) {
   int* error_number = hub->errno_location();  // errno, without a call to __errno_location
   self->saved_errno = *error_number;
   self->saved_exceptions = *live;
-  *live = target->saved_exceptions;  // a thread not started yet has the empty state it was made with
+  ++hub->stats().switches;
+  *live = target->saved_exceptions;  // a thread not started yet has the empty one it was made with
   target->state = ThreadState::running;
   set_current(target);
   context_switch(self->context, target->context);
@@ -146,6 +163,14 @@ inline void switch_to(GreenThread* target) {
   // already restored our exception state.
   *error_number = self->saved_errno;
   hub->reap();
+}
+
+// on_green_thread() for a shim of `family`, counting the call when it is intercepted.
+inline bool on_green_thread(CallFamily family) {
+  GreenThread* t = current();
+  if (!t || t->is_hub || t->in_runtime) return false;
+  ++t->hub->stats().calls[static_cast<int>(family)];
+  return true;
 }
 
 }  // namespace greenrun::rt

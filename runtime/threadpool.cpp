@@ -40,6 +40,7 @@ int run_in_threadpool(void (*work)(void*), void* arg) {
     rc = uv_queue_work(self->hub->loop(), &job.request, &run_job, &job_done);
   }
   if (rc != 0) return rc;
+  ++self->hub->stats().threadpool_jobs;
   // An interruption (kill, Timeout) is held back until the job is done: park() would return at
   // once while one is pending, and `arg` must outlive the work.
   std::exception_ptr pending = std::move(self->pending_throw);

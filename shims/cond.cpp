@@ -61,29 +61,31 @@ int cond_wake(pthread_cond_t* c, bool all) {
 using namespace greenrun;
 
 GREENRUN_EXPORT int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
-  if (!rt::on_green_thread()) return real::pthread_cond_wait(c, m);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_cond_wait(c, m);
   return shim::cond_wait(c, m, CLOCK_REALTIME, nullptr);
 }
 
 GREENRUN_EXPORT int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m,
                                            const struct timespec* abstime) {
-  if (!rt::on_green_thread()) return real::pthread_cond_timedwait(c, m, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::sync))
+    return real::pthread_cond_timedwait(c, m, abstime);
   return shim::cond_wait(c, m, shim::cond_clock(c), abstime);
 }
 
 GREENRUN_EXPORT int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m,
                                            clockid_t clock, const struct timespec* abstime) {
-  if (!rt::on_green_thread()) return real::pthread_cond_clockwait(c, m, clock, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::sync))
+    return real::pthread_cond_clockwait(c, m, clock, abstime);
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
   return shim::cond_wait(c, m, clock, abstime);
 }
 
 GREENRUN_EXPORT int pthread_cond_signal(pthread_cond_t* c) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_cond_signal(c);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_cond_signal(c);
   return shim::cond_wake(c, false);
 }
 
 GREENRUN_EXPORT int pthread_cond_broadcast(pthread_cond_t* c) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_cond_broadcast(c);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_cond_broadcast(c);
   return shim::cond_wake(c, true);
 }

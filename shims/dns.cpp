@@ -109,14 +109,15 @@ using namespace greenrun;
 
 GREENRUN_EXPORT int getaddrinfo(const char* node, const char* service,
                                 const struct addrinfo* hints, struct addrinfo** res) {
-  if (!rt::on_green_thread() || shim::alone() || shim::numeric_only(node, service, hints))
+  if (!rt::on_green_thread(rt::CallFamily::dns) || shim::alone() ||
+      shim::numeric_only(node, service, hints))
     return real::getaddrinfo(node, service, hints, res);
   return shim::on_threadpool([=] { return real::getaddrinfo(node, service, hints, res); });
 }
 
 GREENRUN_EXPORT int getnameinfo(const struct sockaddr* addr, socklen_t addrlen, char* host,
                                 socklen_t hostlen, char* serv, socklen_t servlen, int flags) {
-  if (!rt::on_green_thread() || shim::alone() ||
+  if (!rt::on_green_thread(rt::CallFamily::dns) || shim::alone() ||
       shim::numeric_only(host, hostlen, serv, servlen, flags))
     return real::getnameinfo(addr, addrlen, host, hostlen, serv, servlen, flags);
   return shim::on_threadpool(
@@ -124,26 +125,28 @@ GREENRUN_EXPORT int getnameinfo(const struct sockaddr* addr, socklen_t addrlen, 
 }
 
 GREENRUN_EXPORT struct hostent* gethostbyname(const char* name) {
-  if (!rt::on_green_thread() || shim::alone()) return real::gethostbyname(name);
+  if (!rt::on_green_thread(rt::CallFamily::dns) || shim::alone()) return real::gethostbyname(name);
   return shim::static_result_lookup(shim::byname_lock,
                                     [=] { return real::gethostbyname(name); });
 }
 
 GREENRUN_EXPORT struct hostent* gethostbyname2(const char* name, int af) {
-  if (!rt::on_green_thread() || shim::alone()) return real::gethostbyname2(name, af);
+  if (!rt::on_green_thread(rt::CallFamily::dns) || shim::alone())
+    return real::gethostbyname2(name, af);
   return shim::static_result_lookup(shim::byname2_lock,
                                     [=] { return real::gethostbyname2(name, af); });
 }
 
 GREENRUN_EXPORT struct hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
-  if (!rt::on_green_thread() || shim::alone()) return real::gethostbyaddr(addr, len, type);
+  if (!rt::on_green_thread(rt::CallFamily::dns) || shim::alone())
+    return real::gethostbyaddr(addr, len, type);
   return shim::static_result_lookup(shim::byaddr_lock,
                                     [=] { return real::gethostbyaddr(addr, len, type); });
 }
 
 GREENRUN_EXPORT int gethostbyname_r(const char* name, struct hostent* result_buf, char* buf,
                                     size_t buflen, struct hostent** result, int* h_errnop) {
-  if (!rt::on_green_thread() || shim::alone())
+  if (!rt::on_green_thread(rt::CallFamily::dns) || shim::alone())
     return real::gethostbyname_r(name, result_buf, buf, buflen, result, h_errnop);
   return shim::on_threadpool(
       [=] { return real::gethostbyname_r(name, result_buf, buf, buflen, result, h_errnop); });
@@ -152,7 +155,7 @@ GREENRUN_EXPORT int gethostbyname_r(const char* name, struct hostent* result_buf
 GREENRUN_EXPORT int gethostbyname2_r(const char* name, int af, struct hostent* result_buf,
                                      char* buf, size_t buflen, struct hostent** result,
                                      int* h_errnop) {
-  if (!rt::on_green_thread() || shim::alone())
+  if (!rt::on_green_thread(rt::CallFamily::dns) || shim::alone())
     return real::gethostbyname2_r(name, af, result_buf, buf, buflen, result, h_errnop);
   return shim::on_threadpool([=] {
     return real::gethostbyname2_r(name, af, result_buf, buf, buflen, result, h_errnop);
@@ -162,7 +165,7 @@ GREENRUN_EXPORT int gethostbyname2_r(const char* name, int af, struct hostent* r
 GREENRUN_EXPORT int gethostbyaddr_r(const void* addr, socklen_t len, int type,
                                     struct hostent* result_buf, char* buf, size_t buflen,
                                     struct hostent** result, int* h_errnop) {
-  if (!rt::on_green_thread() || shim::alone())
+  if (!rt::on_green_thread(rt::CallFamily::dns) || shim::alone())
     return real::gethostbyaddr_r(addr, len, type, result_buf, buf, buflen, result, h_errnop);
   return shim::on_threadpool([=] {
     return real::gethostbyaddr_r(addr, len, type, result_buf, buf, buflen, result, h_errnop);

@@ -61,12 +61,12 @@ int set_flags(int fd, int flags) {
 using namespace greenrun;
 
 GREENRUN_EXPORT int pipe(int fds[2]) noexcept {
-  if (!rt::on_green_thread()) return real::pipe(fds);
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::pipe(fds);
   return shim::make_pipe(fds, 0);
 }
 
 GREENRUN_EXPORT int pipe2(int fds[2], int flags) noexcept {
-  if (!rt::on_green_thread()) return real::pipe2(fds, flags);
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::pipe2(fds, flags);
   return shim::make_pipe(fds, flags);
 }
 
@@ -144,7 +144,7 @@ GREENRUN_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
   va_start(ap, request);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  if (request == FIONBIO && arg && rt::on_green_thread()) {
+  if (request == FIONBIO && arg && rt::on_green_thread(rt::CallFamily::io)) {
     rt::FdEntry* e = rt::current()->hub->fds().entry(fd);
     rt::FdTable& t = rt::current()->hub->fds();
     const bool nonblocking = *static_cast<int*>(arg) != 0;

@@ -121,7 +121,7 @@ GREENRUN_EXPORT long syscall(long number, ...) noexcept {
   long a[6];
   for (long& arg : a) arg = va_arg(ap, long);
   va_end(ap);
-  if (number == SYS_futex && rt::on_green_thread())
+  if (number == SYS_futex && rt::on_green_thread(rt::CallFamily::sync))
     return shim::futex(reinterpret_cast<std::uint32_t*>(a[0]), static_cast<int>(a[1]),
                        static_cast<std::uint32_t>(a[2]),
                        reinterpret_cast<const struct timespec*>(a[3]),

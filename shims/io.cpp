@@ -129,14 +129,14 @@ ssize_t receive_all(int fd, std::size_t len, int flags, Call once) {
 using namespace greenrun;
 
 GREENRUN_EXPORT ssize_t read(int fd, void* buf, size_t n) {
-  if (!rt::on_green_thread()) return real::read(fd, buf, n);
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::read(fd, buf, n);
   return shim::input(fd, [&](int extra) {
     return extra ? real::recv(fd, buf, n, extra) : real::read(fd, buf, n);
   });
 }
 
 GREENRUN_EXPORT ssize_t readv(int fd, const struct iovec* iov, int count) {
-  if (!rt::on_green_thread()) return real::readv(fd, iov, count);
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::readv(fd, iov, count);
   return shim::input(fd, [&](int extra) -> ssize_t {
     if (!extra) return real::readv(fd, iov, count);
     msghdr m{};
@@ -147,7 +147,8 @@ GREENRUN_EXPORT ssize_t readv(int fd, const struct iovec* iov, int count) {
 }
 
 GREENRUN_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
-  if (!rt::on_green_thread() || (flags & MSG_DONTWAIT)) return real::recv(fd, buf, n, flags);
+  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
+    return real::recv(fd, buf, n, flags);
   return shim::receive_all(fd, n, flags, [&](std::size_t done, int f) {
     return real::recv(fd, static_cast<char*>(buf) + done, n - done, f);
   });
@@ -155,7 +156,7 @@ GREENRUN_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
 
 GREENRUN_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* from,
                                  socklen_t* from_len) {
-  if (!rt::on_green_thread() || (flags & MSG_DONTWAIT))
+  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
     return real::recvfrom(fd, buf, n, flags, from, from_len);
   return shim::receive_all(fd, n, flags, [&](std::size_t done, int f) {
     return real::recvfrom(fd, static_cast<char*>(buf) + done, n - done, f, from, from_len);
@@ -163,19 +164,21 @@ GREENRUN_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct 
 }
 
 GREENRUN_EXPORT ssize_t recvmsg(int fd, struct msghdr* m, int flags) {
-  if (!rt::on_green_thread() || (flags & MSG_DONTWAIT)) return real::recvmsg(fd, m, flags);
+  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
+    return real::recvmsg(fd, m, flags);
   return shim::input(fd, [&](int extra) { return real::recvmsg(fd, m, flags | extra); });
 }
 
 GREENRUN_EXPORT int recvmmsg(int fd, struct mmsghdr* vec, unsigned int n, int flags,
                              struct timespec* timeout) {
-  if (!rt::on_green_thread() || (flags & MSG_DONTWAIT)) return real::recvmmsg(fd, vec, n, flags, timeout);
+  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
+    return real::recvmmsg(fd, vec, n, flags, timeout);
   return static_cast<int>(
       shim::input(fd, [&](int extra) { return real::recvmmsg(fd, vec, n, flags | extra, timeout); }));
 }
 
 GREENRUN_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
-  if (!rt::on_green_thread()) return real::write(fd, buf, n);
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::write(fd, buf, n);
   return shim::output(fd, n, [&](std::size_t done, int flags) {
     const char* from = static_cast<const char*>(buf) + done;
     return flags ? real::send(fd, from, n - done, flags) : real::write(fd, from, n - done);
@@ -183,7 +186,7 @@ GREENRUN_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
 }
 
 GREENRUN_EXPORT ssize_t writev(int fd, const struct iovec* iov, int count) {
-  if (!rt::on_green_thread()) return real::writev(fd, iov, count);
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::writev(fd, iov, count);
   std::vector<iovec> rest;
   return shim::output(fd, shim::iov_total(iov, count), [&](std::size_t done, int flags) -> ssize_t {
     const iovec* v = iov;
@@ -202,7 +205,8 @@ GREENRUN_EXPORT ssize_t writev(int fd, const struct iovec* iov, int count) {
 }
 
 GREENRUN_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
-  if (!rt::on_green_thread() || (flags & MSG_DONTWAIT)) return real::send(fd, buf, n, flags);
+  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
+    return real::send(fd, buf, n, flags);
   return shim::output(fd, n, [&](std::size_t done, int extra) {
     return real::send(fd, static_cast<const char*>(buf) + done, n - done, flags | extra);
   });
@@ -210,14 +214,16 @@ GREENRUN_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
 
 GREENRUN_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags,
                                const struct sockaddr* to, socklen_t to_len) {
-  if (!rt::on_green_thread() || (flags & MSG_DONTWAIT)) return real::sendto(fd, buf, n, flags, to, to_len);
+  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
+    return real::sendto(fd, buf, n, flags, to, to_len);
   return shim::output(fd, n, [&](std::size_t done, int extra) {
     return real::sendto(fd, static_cast<const char*>(buf) + done, n - done, flags | extra, to, to_len);
   });
 }
 
 GREENRUN_EXPORT ssize_t sendmsg(int fd, const struct msghdr* m, int flags) {
-  if (!rt::on_green_thread() || (flags & MSG_DONTWAIT)) return real::sendmsg(fd, m, flags);
+  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
+    return real::sendmsg(fd, m, flags);
   std::vector<iovec> rest;
   return shim::output(fd, shim::iov_total(m->msg_iov, static_cast<int>(m->msg_iovlen)),
                       [&](std::size_t done, int extra) {
@@ -233,7 +239,8 @@ GREENRUN_EXPORT ssize_t sendmsg(int fd, const struct msghdr* m, int flags) {
 }
 
 GREENRUN_EXPORT int sendmmsg(int fd, struct mmsghdr* vec, unsigned int n, int flags) {
-  if (!rt::on_green_thread() || (flags & MSG_DONTWAIT)) return real::sendmmsg(fd, vec, n, flags);
+  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
+    return real::sendmmsg(fd, vec, n, flags);
   rt::FdEntry* e = shim::cooperative(fd);
   if (!e || shim::blocking_alone(*e)) return real::sendmmsg(fd, vec, n, flags);
   shim::CancellationPoint cp;

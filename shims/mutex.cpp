@@ -119,12 +119,12 @@ bool mutex_is_process_shared(const pthread_mutex_t* m) {
 using namespace greenrun;
 
 GREENRUN_EXPORT int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_mutex_lock(m);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_mutex_lock(m);
   return shim::mutex_lock(m, rt::kNever, false);
 }
 
 GREENRUN_EXPORT int pthread_mutex_trylock(pthread_mutex_t* m) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_mutex_trylock(m);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_mutex_trylock(m);
   return shim::mutex_lock(m, rt::kNever, true);
 }
 
@@ -142,17 +142,18 @@ int timed_lock(pthread_mutex_t* m, clockid_t clock, const struct timespec* absti
 
 GREENRUN_EXPORT int pthread_mutex_timedlock(pthread_mutex_t* m,
                                             const struct timespec* abstime) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_mutex_timedlock(m, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_mutex_timedlock(m, abstime);
   return timed_lock(m, CLOCK_REALTIME, abstime);
 }
 
 GREENRUN_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock,
                                             const struct timespec* abstime) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_mutex_clocklock(m, clock, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::sync))
+    return real::pthread_mutex_clocklock(m, clock, abstime);
   return timed_lock(m, clock, abstime);
 }
 
 GREENRUN_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_mutex_unlock(m);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_mutex_unlock(m);
   return shim::mutex_unlock(m);
 }

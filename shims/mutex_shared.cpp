@@ -127,7 +127,7 @@ int shared_mutex_unlock(pthread_mutex_t* m) {
 using namespace greenrun;
 
 GREENRUN_EXPORT int pthread_mutex_consistent(pthread_mutex_t* m) noexcept {
-  if (rt::on_green_thread()) {
+  if (rt::on_green_thread(rt::CallFamily::sync)) {
     auto it = shim::owners().find(m);
     if (it != shim::owners().end() && it->second.owner == rt::current()) {
       if (!it->second.inconsistent) return EINVAL;

@@ -63,6 +63,12 @@ PosixThread* find(pthread_t handle) {
   return it == r.end() ? nullptr : it->second;
 }
 
+void forget_other_threads(PosixThread* survivor) {
+  auto& r = registry();
+  r.clear();  // the other records are leaked: their threads never run again
+  if (survivor) r[survivor->handle] = survivor;
+}
+
 void register_thread(PosixThread* p) { registry()[p->handle] = p; }
 void unregister_thread(PosixThread* p) { registry().erase(p->handle); }
 

@@ -38,6 +38,7 @@ struct PosixThread {
   _Unwind_Exception unwind{};
   // Thread-specific data: (key generation, value) by key.
   std::vector<std::pair<std::uint64_t, const void*>> specific;
+  bool fork_root = false;  // the thread fork() was called on, in the child: it ends the process
   int sched_policy = SCHED_OTHER;
   int sched_priority = 0;
 };
@@ -58,6 +59,12 @@ void test_cancel();
 
 // Runs thread-specific-data destructors for a finishing thread (shims/thread_keys.cpp).
 void run_key_destructors(PosixThread* p);
+
+// In the child of fork(): `survivor` (the caller) is the only thread left. The registry
+// forgets every other record (their pthread_t now gives ESRCH) and the running-thread count
+// restarts, so that exit and pthread_exit behave as in a one-thread process (shims/thread.cpp).
+void survive_fork(PosixThread* survivor);
+void forget_other_threads(PosixThread* survivor);
 
 void register_thread(PosixThread* p);
 void unregister_thread(PosixThread* p);

@@ -111,43 +111,47 @@ int unlock(pthread_rwlock_t* l) {
 using namespace greenrun;
 
 GREENRUN_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t* l) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_rwlock_rdlock(l);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_rwlock_rdlock(l);
   return shim::lock(l, false, false, CLOCK_REALTIME, nullptr);
 }
 GREENRUN_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t* l) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_rwlock_tryrdlock(l);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_rwlock_tryrdlock(l);
   return shim::lock(l, false, true, CLOCK_REALTIME, nullptr);
 }
 GREENRUN_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t* l,
                                                const struct timespec* abstime) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_rwlock_timedrdlock(l, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::sync))
+    return real::pthread_rwlock_timedrdlock(l, abstime);
   return shim::lock(l, false, false, CLOCK_REALTIME, abstime);
 }
 GREENRUN_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t* l, clockid_t clock,
                                                const struct timespec* abstime) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_rwlock_clockrdlock(l, clock, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::sync))
+    return real::pthread_rwlock_clockrdlock(l, clock, abstime);
   return shim::lock(l, false, false, clock, abstime);
 }
 GREENRUN_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t* l) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_rwlock_wrlock(l);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_rwlock_wrlock(l);
   return shim::lock(l, true, false, CLOCK_REALTIME, nullptr);
 }
 GREENRUN_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t* l) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_rwlock_trywrlock(l);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_rwlock_trywrlock(l);
   return shim::lock(l, true, true, CLOCK_REALTIME, nullptr);
 }
 GREENRUN_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t* l,
                                                const struct timespec* abstime) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_rwlock_timedwrlock(l, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::sync))
+    return real::pthread_rwlock_timedwrlock(l, abstime);
   return shim::lock(l, true, false, CLOCK_REALTIME, abstime);
 }
 GREENRUN_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t* l, clockid_t clock,
                                                const struct timespec* abstime) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_rwlock_clockwrlock(l, clock, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::sync))
+    return real::pthread_rwlock_clockwrlock(l, clock, abstime);
   return shim::lock(l, true, false, clock, abstime);
 }
 GREENRUN_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* l) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_rwlock_unlock(l);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_rwlock_unlock(l);
   return shim::unlock(l);
 }
 GREENRUN_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t* l) noexcept {

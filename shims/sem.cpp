@@ -63,17 +63,17 @@ int wait(sem_t* s, clockid_t clock, const struct timespec* abstime) {
 using namespace greenrun;
 
 GREENRUN_EXPORT int sem_wait(sem_t* s) {
-  if (!rt::on_green_thread()) return real::sem_wait(s);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::sem_wait(s);
   return shim::wait(s, CLOCK_REALTIME, nullptr);
 }
 
 GREENRUN_EXPORT int sem_timedwait(sem_t* s, const struct timespec* abstime) {
-  if (!rt::on_green_thread()) return real::sem_timedwait(s, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::sem_timedwait(s, abstime);
   return shim::wait(s, CLOCK_REALTIME, abstime);
 }
 
 GREENRUN_EXPORT int sem_clockwait(sem_t* s, clockid_t clock, const struct timespec* abstime) {
-  if (!rt::on_green_thread()) return real::sem_clockwait(s, clock, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::sem_clockwait(s, clock, abstime);
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return errno = EINVAL, -1;
   return shim::wait(s, clock, abstime);
 }

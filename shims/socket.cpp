@@ -21,7 +21,7 @@ int accept_on(int fd, sockaddr* address, socklen_t* length, int flags) {
   rt::FdEntry* e = cooperative(fd);
   if (!e || blocking_alone(*e)) {
     int s = real::accept4(fd, address, length, flags);
-    if (s >= 0 && rt::on_green_thread()) table().forget(s);
+    if (s >= 0 && rt::on_green_thread(rt::CallFamily::io)) table().forget(s);
     return s;
   }
   CancellationPoint cp;
@@ -66,7 +66,7 @@ rt::Nanos to_nanos(const void* value, socklen_t length) {
 using namespace greenrun;
 
 GREENRUN_EXPORT int socket(int domain, int type, int protocol) noexcept {
-  if (!rt::on_green_thread()) return real::socket(domain, type, protocol);
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::socket(domain, type, protocol);
   int s = real::socket(domain, type | SOCK_NONBLOCK, protocol);
   if (s >= 0)
     shim::table().adopt_new(s, rt::FdKind::socket, type & SOCK_NONBLOCK, true);
@@ -74,7 +74,8 @@ GREENRUN_EXPORT int socket(int domain, int type, int protocol) noexcept {
 }
 
 GREENRUN_EXPORT int socketpair(int domain, int type, int protocol, int fds[2]) noexcept {
-  if (!rt::on_green_thread()) return real::socketpair(domain, type, protocol, fds);
+  if (!rt::on_green_thread(rt::CallFamily::io))
+    return real::socketpair(domain, type, protocol, fds);
   int rc = real::socketpair(domain, type | SOCK_NONBLOCK, protocol, fds);
   if (rc == 0)
     for (int i = 0; i < 2; ++i)
@@ -105,7 +106,7 @@ GREENRUN_EXPORT int setsockopt(int fd, int level, int name, const void* value,
                                socklen_t length) noexcept {
   int rc = real::setsockopt(fd, level, name, value, length);
   if (rc == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
-      rt::on_green_thread()) {
+      rt::on_green_thread(rt::CallFamily::io)) {
     rt::FdEntry* e = shim::table().entry(fd);
     if (e) (name == SO_RCVTIMEO ? e->recv_timeout : e->send_timeout) = shim::to_nanos(value, length);
   }

@@ -42,7 +42,7 @@ std::unordered_map<const void*, Barrier>& barriers() {
 using namespace greenrun;
 
 GREENRUN_EXPORT int pthread_spin_lock(pthread_spinlock_t* lock) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_spin_lock(lock);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_spin_lock(lock);
   while (real::pthread_spin_trylock(lock) != 0) rt::current()->hub->scheduler().yield();
   return 0;
 }
@@ -59,7 +59,7 @@ GREENRUN_EXPORT int pthread_barrier_init(pthread_barrier_t* b, const pthread_bar
 }
 
 GREENRUN_EXPORT int pthread_barrier_wait(pthread_barrier_t* b) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_barrier_wait(b);
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_barrier_wait(b);
   shim::Barrier* s;
   {
     shim::TableGuard guard;

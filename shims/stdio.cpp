@@ -5,9 +5,9 @@
 // Limitations: such a FILE is byte-oriented for good, as fopencookie's are (wide-character I/O
 // and freopen fail on it); and since its lock belongs to the OS thread, a green thread parked in
 // its read or write does not keep other green threads out of the same FILE (NOTES.md, fact 1).
-// glibc closes a FILE's or DIR's descriptor internally: fclose, freopen, pclose and closedir tell
-// the fd table first. Input on other FILEs: shims/stdio_input.cpp.
-// Defines: fdopen fclose freopen freopen64 pclose closedir
+// glibc closes a FILE's or DIR's descriptor internally: fclose, freopen and closedir tell the
+// fd table first (pclose: shims/process_shell.cpp). Input on other FILEs: shims/stdio_input.cpp.
+// Defines: fdopen fclose freopen freopen64 closedir
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -194,7 +194,8 @@ bool own_file(FILE* f) { return own_files.contains(f); }
 using namespace greenrun;
 
 GREENRUN_EXPORT FILE* fdopen(int fd, const char* mode) noexcept {
-  if (!rt::on_green_thread() || !mode || !shim::wants_own_file(fd)) return real::fdopen(fd, mode);
+  if (!rt::on_green_thread(rt::CallFamily::stdio) || !mode || !shim::wants_own_file(fd))
+    return real::fdopen(fd, mode);
   return shim::own_fdopen(fd, mode);
 }
 
@@ -220,11 +221,6 @@ GREENRUN_EXPORT FILE* freopen(const char* path, const char* mode, FILE* f) {
 GREENRUN_EXPORT FILE* greenrun_freopen64(const char* path, const char* mode, FILE* f) __asm__("freopen64");
 GREENRUN_EXPORT FILE* greenrun_freopen64(const char* path, const char* mode, FILE* f) {
   return freopen(path, mode, f);
-}
-
-GREENRUN_EXPORT int pclose(FILE* f) {
-  shim::forget_file(f);
-  return real::pclose(f);
 }
 
 GREENRUN_EXPORT int closedir(DIR* d) {

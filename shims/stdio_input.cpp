@@ -59,7 +59,7 @@ void before_input(FILE* f) {
 // EINVAL).
 template <class Call>
 auto input(FILE* f, bool reads, Call call) {
-  if (reads && rt::on_green_thread()) before_input(f);
+  if (reads && rt::on_green_thread(rt::CallFamily::stdio)) before_input(f);
   return call();
 }
 

@@ -40,6 +40,17 @@ void finish(PosixThread* p) {
   if (p->detached) free_record(p);
 }
 
+// In a fork child whose caller was not the main thread, that thread is the process's last
+// original thread: when it ends, the process exits with status 0 once the threads it created
+// have finished, as glibc's start_thread does for the last thread.
+[[noreturn]] void finish_fork_root(rt::Scheduler& s) {
+  while (running_threads > 0) {
+    rt::Waiter w;
+    s.wait_on(thread_finished, w, rt::WaitReason::join, nullptr, rt::kNever);
+  }
+  std::exit(0);
+}
+
 void posix_body(rt::GreenThread* g) {
   auto* const p = static_cast<PosixThread*>(g->posix);
   sigjmp_buf landing;
@@ -48,7 +59,9 @@ void posix_body(rt::GreenThread* g) {
     p->result = p->start(p->arg);
   }
   p->exit_landing = nullptr;
+  bool fork_root = p->fork_root;  // finish() may free a detached record
   finish(p);
+  if (fork_root) finish_fork_root(g->hub->scheduler());
   g->hub->scheduler().exit_current();
 }
 
@@ -126,6 +139,14 @@ int join(pthread_t handle, void** result, rt::Nanos deadline, bool try_only) {
 
 std::size_t unfinished_threads() { return running_threads; }
 
+void survive_fork(PosixThread* survivor) {
+  forget_other_threads(survivor);
+  thread_finished = rt::WaitList();  // its waiters were the parent's threads
+  // The survivor counts as running unless it is the main thread (which is never counted).
+  running_threads = survivor && !survivor->green->is_root ? 1 : 0;
+  if (survivor && !survivor->green->is_root) survivor->fork_root = true;
+}
+
 void finish_root(PosixThread* root) {
   rt::Scheduler& s = root->green->hub->scheduler();
   while (running_threads > 0) {
@@ -152,24 +173,26 @@ using namespace greenrun;
 GREENRUN_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
                                    void* (*start)(void*), void* arg) {
   // Before the hub exists, the main thread's first pthread_create makes it.
-  bool green = rt::current() ? rt::on_green_thread() : preload::on_main_os_thread();
+  bool green = rt::current() ? rt::on_green_thread(rt::CallFamily::thread)
+                             : preload::on_main_os_thread();
   if (!green) return real::pthread_create(thread, attr, start, arg);
   return shim::create(thread, attr, start, arg);
 }
 
 GREENRUN_EXPORT int pthread_join(pthread_t thread, void** result) {
-  if (!rt::on_green_thread()) return real::pthread_join(thread, result);
+  if (!rt::on_green_thread(rt::CallFamily::thread)) return real::pthread_join(thread, result);
   return shim::join(thread, result, rt::kNever, false);
 }
 
 GREENRUN_EXPORT int pthread_tryjoin_np(pthread_t thread, void** result) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_tryjoin_np(thread, result);
+  if (!rt::on_green_thread(rt::CallFamily::thread)) return real::pthread_tryjoin_np(thread, result);
   return shim::join(thread, result, rt::kNever, true);
 }
 
 GREENRUN_EXPORT int pthread_timedjoin_np(pthread_t thread, void** result,
                                          const struct timespec* abstime) {
-  if (!rt::on_green_thread()) return real::pthread_timedjoin_np(thread, result, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::thread))
+    return real::pthread_timedjoin_np(thread, result, abstime);
   rt::Nanos deadline = rt::kNever;
   if (abstime && rt::deadline_from_abstime(CLOCK_REALTIME, abstime, deadline) != 0)
     return EINVAL;
@@ -178,7 +201,8 @@ GREENRUN_EXPORT int pthread_timedjoin_np(pthread_t thread, void** result,
 
 GREENRUN_EXPORT int pthread_clockjoin_np(pthread_t thread, void** result, clockid_t clock,
                                          const struct timespec* abstime) {
-  if (!rt::on_green_thread()) return real::pthread_clockjoin_np(thread, result, clock, abstime);
+  if (!rt::on_green_thread(rt::CallFamily::thread))
+    return real::pthread_clockjoin_np(thread, result, clock, abstime);
   rt::Nanos deadline = rt::kNever;
   if (abstime) {
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
@@ -188,7 +212,7 @@ GREENRUN_EXPORT int pthread_clockjoin_np(pthread_t thread, void** result, clocki
 }
 
 GREENRUN_EXPORT int pthread_detach(pthread_t thread) noexcept {
-  if (!rt::on_green_thread()) return real::pthread_detach(thread);
+  if (!rt::on_green_thread(rt::CallFamily::thread)) return real::pthread_detach(thread);
   shim::PosixThread* p = shim::find(thread);
   if (!p) return ESRCH;
   if (p->detached) return EINVAL;
@@ -199,19 +223,19 @@ GREENRUN_EXPORT int pthread_detach(pthread_t thread) noexcept {
 }
 
 GREENRUN_EXPORT void pthread_exit(void* result) {
-  if (!rt::on_green_thread()) real::pthread_exit(result);
+  if (!rt::on_green_thread(rt::CallFamily::thread)) real::pthread_exit(result);
   shim::exit_thread(result);
 }
 
 GREENRUN_EXPORT pthread_t pthread_self(void) noexcept {
-  shim::PosixThread* p = rt::on_green_thread() ? shim::self() : nullptr;
+  shim::PosixThread* p = rt::on_green_thread(rt::CallFamily::thread) ? shim::self() : nullptr;
   return p ? p->handle : real::pthread_self();
 }
 
 GREENRUN_EXPORT int pthread_equal(pthread_t a, pthread_t b) noexcept { return a == b; }
 
 GREENRUN_EXPORT int pthread_once(pthread_once_t* once, void (*init)(void)) {
-  if (!rt::on_green_thread()) return real::pthread_once(once, init);
+  if (!rt::on_green_thread(rt::CallFamily::thread)) return real::pthread_once(once, init);
   if (*once & shim::kOnceDone) return 0;
   rt::AddressWaiters& waiters = rt::current()->hub->address_waiters();
   while (*once & shim::kOnceInProgress) {  // another green thread runs init and parked in it

@@ -29,13 +29,13 @@ namespace {
 // The green thread's own chain, or nullptr where glibc's chain applies (off green threads, and
 // on the main thread).
 shim::PosixThread* own_chain() {
-  shim::PosixThread* p = rt::on_green_thread() ? shim::self() : nullptr;
+  shim::PosixThread* p = rt::on_green_thread(rt::CallFamily::thread) ? shim::self() : nullptr;
   return p && !p->green->is_root ? p : nullptr;
 }
 }  // namespace
 
 GREENRUN_EXPORT int pthread_cancel(pthread_t thread) {
-  if (!rt::on_green_thread()) return real::pthread_cancel(thread);
+  if (!rt::on_green_thread(rt::CallFamily::thread)) return real::pthread_cancel(thread);
   shim::PosixThread* p = shim::find(thread);
   if (!p) return ESRCH;
   if (p->green->is_root) return ENOTSUP;  // would unwind main's stack beneath every green thread

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "export.h"
+#include "hub.h"
 #include "posix_thread.h"
 #include "real.h"
 
@@ -89,7 +90,7 @@ GREENRUN_EXPORT int pthread_key_delete(pthread_key_t key) noexcept {
 }
 
 GREENRUN_EXPORT void* pthread_getspecific(pthread_key_t key) noexcept {
-  shim::PosixThread* p = rt::on_green_thread() ? shim::self() : nullptr;
+  shim::PosixThread* p = rt::on_green_thread(rt::CallFamily::thread) ? shim::self() : nullptr;
   if (shim::uses_glibc_storage(p)) return real::pthread_getspecific(key);
   if (key >= p->specific.size()) return nullptr;
   auto [generation, value] = p->specific[key];
@@ -99,7 +100,7 @@ GREENRUN_EXPORT void* pthread_getspecific(pthread_key_t key) noexcept {
 }
 
 GREENRUN_EXPORT int pthread_setspecific(pthread_key_t key, const void* value) noexcept {
-  shim::PosixThread* p = rt::on_green_thread() ? shim::self() : nullptr;
+  shim::PosixThread* p = rt::on_green_thread(rt::CallFamily::thread) ? shim::self() : nullptr;
   if (shim::uses_glibc_storage(p)) return real::pthread_setspecific(key, value);
   std::uint64_t generation;
   {

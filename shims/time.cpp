@@ -66,7 +66,7 @@ int nanosleep_for(const struct timespec* req, struct timespec* rem) {
 using namespace greenrun;
 
 GREENRUN_EXPORT int nanosleep(const struct timespec* req, struct timespec* rem) {
-  if (!rt::on_green_thread() || shim::alone()) return real::nanosleep(req, rem);
+  if (!rt::on_green_thread(rt::CallFamily::time) || shim::alone()) return real::nanosleep(req, rem);
   if (!req) return errno = EFAULT, -1;
   int rc = shim::nanosleep_for(req, rem);
   if (rc != 0) return errno = rc, -1;
@@ -75,7 +75,8 @@ GREENRUN_EXPORT int nanosleep(const struct timespec* req, struct timespec* rem) 
 
 GREENRUN_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec* req,
                                     struct timespec* rem) {
-  if (!rt::on_green_thread() || shim::alone()) return real::clock_nanosleep(clock, flags, req, rem);
+  if (!rt::on_green_thread(rt::CallFamily::time) || shim::alone())
+    return real::clock_nanosleep(clock, flags, req, rem);
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME &&
       clock != CLOCK_TAI)
     return real::clock_nanosleep(clock, flags, req, rem);  // CPU clocks: libc's answer
@@ -87,7 +88,7 @@ GREENRUN_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct tim
 }
 
 GREENRUN_EXPORT unsigned int sleep(unsigned int seconds) {
-  if (!rt::on_green_thread() || shim::alone()) return real::sleep(seconds);
+  if (!rt::on_green_thread(rt::CallFamily::time) || shim::alone()) return real::sleep(seconds);
   struct timespec req = {static_cast<time_t>(seconds), 0}, rem = {0, 0};
   if (shim::nanosleep_for(&req, &rem) == EINTR)
     return static_cast<unsigned>(rem.tv_sec) + (rem.tv_nsec > 0);
@@ -95,7 +96,7 @@ GREENRUN_EXPORT unsigned int sleep(unsigned int seconds) {
 }
 
 GREENRUN_EXPORT int usleep(useconds_t usec) {
-  if (!rt::on_green_thread() || shim::alone()) return real::usleep(usec);
+  if (!rt::on_green_thread(rt::CallFamily::time) || shim::alone()) return real::usleep(usec);
   struct timespec req = {static_cast<time_t>(usec / 1'000'000),
                          static_cast<long>(usec % 1'000'000) * 1000};
   int rc = shim::nanosleep_for(&req, nullptr);
@@ -104,7 +105,7 @@ GREENRUN_EXPORT int usleep(useconds_t usec) {
 }
 
 GREENRUN_EXPORT int sched_yield(void) noexcept {
-  if (!rt::on_green_thread()) return real::sched_yield();
+  if (!rt::on_green_thread(rt::CallFamily::time)) return real::sched_yield();
   rt::current()->hub->scheduler().yield();
   return 0;
 }

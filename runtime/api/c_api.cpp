@@ -209,6 +209,8 @@ int greenrun_sleep(double seconds) {
   return 0;
 }
 
+void greenrun_dump_threads(int fd) noexcept { greenrun::dump_threads(fd); }
+
 int greenrun_set_default_stack_size(size_t bytes) noexcept {
   return guarded(
       [&] {

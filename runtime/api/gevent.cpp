@@ -1,9 +1,13 @@
 // gevent semantics on top of the scheduler: spawn, join, kill, sleep and Timeout.
+#include <unistd.h>
+
 #include <cmath>
 #include <cstddef>
 
 #include "api_internal.h"
 #include "greenrun.hpp"
+#include "hub.h"
+#include "stack_dump.h"
 
 namespace greenrun {
 
@@ -99,6 +103,18 @@ std::vector<Greenlet> joinall(const std::vector<Greenlet>& threads, double timeo
 void killall(const std::vector<Greenlet>& threads, bool block, double timeout) {
   for (const Greenlet& g : threads) g.kill(false);
   if (block) joinall(threads, timeout);
+}
+
+void dump_threads(int fd) {
+  rt::Hub* hub = rt::Hub::get_if_exists();
+  if (!hub) {
+    static const char kNone[] = "greenrun: stack dump: no green threads on this OS thread\n";
+    ssize_t ignored = ::write(fd, kNone, sizeof kNone - 1);
+    (void)ignored;
+    return;
+  }
+  rt::RuntimeCall runtime;  // our write(2)s go straight to libc
+  rt::dump_threads(*hub, fd);
 }
 
 void sleep(double seconds) {

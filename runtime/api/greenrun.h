@@ -65,6 +65,8 @@ GREENRUN_C_API int greenrun_join(greenrun_greenlet* g, double timeout);
 GREENRUN_C_API int greenrun_kill(greenrun_greenlet* g, int block, double timeout);
 /* 0, or -1 with EINVAL for a negative or NaN duration. sleep(0) yields. */
 GREENRUN_C_API int greenrun_sleep(double seconds);
+/* Writes every green thread of this OS thread with its state and backtrace to fd. */
+GREENRUN_C_API void greenrun_dump_threads(int fd) GREENRUN_C_NOEXCEPT;
 GREENRUN_C_API int greenrun_set_default_stack_size(size_t bytes) GREENRUN_C_NOEXCEPT;
 GREENRUN_C_API size_t greenrun_minimum_stack_size(void) GREENRUN_C_NOEXCEPT;
 

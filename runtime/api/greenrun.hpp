@@ -142,6 +142,10 @@ void sleep(std::chrono::duration<Rep, Period> d) {
   sleep(std::chrono::duration<double>(d).count());
 }
 
+// Writes every green thread of this OS thread (state, wait, time in it, backtrace) to `fd`;
+// the program goes on afterwards. The same dump GREENRUN_DUMP_SIGNAL triggers.
+GREENRUN_API void dump_threads(int fd);
+
 // The default stack size of green threads created later on this OS thread.
 GREENRUN_API void set_default_stack_size(std::size_t bytes);
 GREENRUN_API std::size_t minimum_stack_size();

@@ -3,6 +3,9 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -93,4 +96,36 @@ TEST_CASE("threadpool: blocking work runs on another OS thread while green threa
   joinall({worker, ticker});
   CHECK(work.ran_on != std::this_thread::get_id());
   CHECK(work.saw_ticks);
+}
+
+TEST_CASE("hub: after fork, the child runs only the forking thread and its loop still works") {
+  rt::Hub& hub = rt::Hub::get();
+  bool stop = false;
+  int ticks = 0;
+  Greenlet ticker = spawn([&] {
+    while (!stop) {
+      ++ticks;
+      greenrun::sleep(0.001);
+    }
+  });
+  int child_status = -1;
+  Greenlet forker = spawn([&] {
+    greenrun::sleep(0.005);
+    pid_t pid = fork();
+    if (pid == 0) {
+      // No doctest here: the child reports through its exit status.
+      hub.after_fork_child();
+      int code = hub.threads_alive() == 2 ? 0 : 1;  // this thread and the hub's
+      int before = ticks;
+      greenrun::sleep(0.03);                         // a timer of the forked loop
+      if (ticks != before) code |= 2;                // the ticker must never run here
+      if (hub.root() != rt::current()) code |= 4;
+      _exit(code);
+    }
+    waitpid(pid, &child_status, 0);
+    stop = true;
+  });
+  joinall({forker, ticker});
+  CHECK(WIFEXITED(child_status));
+  CHECK(WEXITSTATUS(child_status) == 0);
 }

@@ -1,0 +1,59 @@
+// The GREENRUN_STATS table: one figure per line, aligned, written with write(2) at exit.
+#include "stats.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "hub.h"
+
+namespace greenrun::rt {
+
+const char* to_string(CallFamily family) {
+  switch (family) {
+    case CallFamily::time: return "time";
+    case CallFamily::thread: return "thread";
+    case CallFamily::sync: return "sync";
+    case CallFamily::io: return "io";
+    case CallFamily::poll: return "poll";
+    case CallFamily::dns: return "dns";
+    case CallFamily::stdio: return "stdio";
+  }
+  return "?";
+}
+
+void print_stats(Hub& hub, int fd) {
+  const Stats& s = hub.stats();
+  char text[1024];
+  int n = std::snprintf(text, sizeof text,
+                        "greenrun: statistics\n"
+                        "  threads created     %llu (besides main)\n"
+                        "  peak alive          %llu (main included)\n"
+                        "  switches            %llu\n"
+                        "  calls",
+                        // The hub's own thread and the adopted main thread are not the program's.
+                        static_cast<unsigned long long>(hub.threads_created() - 2),
+                        static_cast<unsigned long long>(s.peak_alive - 1),
+                        static_cast<unsigned long long>(s.switches));
+  for (int f = 0; f < kCallFamilies && n < static_cast<int>(sizeof text); ++f)
+    n += std::snprintf(text + n, sizeof text - n, " %s=%llu", to_string(static_cast<CallFamily>(f)),
+                       static_cast<unsigned long long>(s.calls[f]));
+  if (n < static_cast<int>(sizeof text))
+    n += std::snprintf(text + n, sizeof text - n,
+                       "\n"
+                       "  threadpool jobs     %llu\n"
+                       "  time parked         %lld ms\n"
+                       "  longest loop stall  %lld ms\n",
+                       static_cast<unsigned long long>(s.threadpool_jobs),
+                       static_cast<long long>(s.parked / 1'000'000),
+                       static_cast<long long>(s.longest_stall / 1'000'000));
+  if (n > static_cast<int>(sizeof text) - 1) n = sizeof text - 1;
+  for (const char* p = text; n > 0;) {
+    ssize_t w = ::write(fd, p, static_cast<size_t>(n));
+    if (w <= 0) return;
+    p += w;
+    n -= static_cast<int>(w);
+  }
+}
+
+}  // namespace greenrun::rt
