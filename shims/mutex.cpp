@@ -9,7 +9,10 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
+#include <unordered_set>
 
+#include "diagnostics.h"
 #include "export.h"
 #include "hub.h"
 #include "posix_thread.h"
@@ -32,6 +35,22 @@ int owner_id(const rt::GreenThread* t) {
 void take(pthread_mutex_t* m, int owner) {
   m->__data.__owner = owner;
   m->__data.__count = 1;
+}
+
+// A thread that exits holding a mutex leaves it locked for good (natively too): say so once
+// per mutex when someone starts waiting for it, rather than leaving a silent hang.
+void warn_if_owner_exited(const pthread_mutex_t* m, const rt::GreenThread* self) {
+  const int owner = m->__data.__owner;
+  if (owner < 0x40000000) return;  // unlocked, or the main thread (which cannot have exited)
+  if (!green_thread_finished(static_cast<std::uint64_t>(owner - 0x40000000))) return;
+  static auto* warned = new std::unordered_set<const void*>();  // leaked on purpose
+  if (!warned->insert(m).second) return;
+  char message[160];
+  std::snprintf(message, sizeof message,
+                "blocked forever (natively too) on the mutex at %p: its owner, green thread #%d, "
+                "exited without unlocking it; the waiter is",
+                static_cast<const void*>(m), owner - 0x40000000);
+  rt::warn(self, message, "unlock it before the thread ends, or use a robust mutex");
 }
 
 // Locks; `count_user` says whether this is a lock by the program (which glibc counts in
@@ -58,6 +77,7 @@ int lock(pthread_mutex_t* m, rt::Nanos deadline, bool try_only, bool count_user)
     return 0;
   }
   if (try_only) return EBUSY;
+  warn_if_owner_exited(m, self);
   rt::AddressWaiters& waiters = self->hub->address_waiters();
   for (;;) {
     m->__data.__lock = kLockedWithWaiters;

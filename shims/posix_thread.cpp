@@ -6,6 +6,9 @@
 
 #include <setjmp.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <unordered_map>
 
@@ -69,8 +72,41 @@ void forget_other_threads(PosixThread* survivor) {
   if (survivor) r[survivor->handle] = survivor;
 }
 
-void register_thread(PosixThread* p) { registry()[p->handle] = p; }
-void unregister_thread(PosixThread* p) { registry().erase(p->handle); }
+// By green thread id, for diagnostics about owners of locks (only the hub's OS thread).
+std::unordered_map<std::uint64_t, PosixThread*>& by_id() {
+  static auto* r = new std::unordered_map<std::uint64_t, PosixThread*>();  // leaked: see STYLE
+  return *r;
+}
+
+void register_thread(PosixThread* p) {
+  registry()[p->handle] = p;
+  by_id()[p->green->id] = p;
+}
+
+void unregister_thread(PosixThread* p) {
+  registry().erase(p->handle);
+  by_id().erase(p->green->id);
+  p->magic = 0;  // a stale handle must not look green
+}
+
+bool green_thread_finished(std::uint64_t id) {
+  auto it = by_id().find(id);
+  return it == by_id().end() || it->second->finished;
+}
+
+bool refuse_green_handle(pthread_t handle, const char* call) {
+  if (handle == 0 || *reinterpret_cast<const std::uint64_t*>(handle) != PosixThread::kMagic)
+    return false;
+  char message[160];
+  std::snprintf(message, sizeof message,
+                "%s called on native OS thread %d (which runs no green threads) names a thread "
+                "that glibc cannot see: refused with ESRCH; the thread named is",
+                call, static_cast<int>(gettid()));
+  rt::warn(reinterpret_cast<PosixThread*>(handle)->green, message,
+           "call it from the program's own threads (all of them are green), or pass a native "
+           "thread's pthread_t");
+  return true;
+}
 
 void continue_unwind(PosixThread* p) {
   p->unwind.exception_class = 0;  // not catchable by type, like glibc's

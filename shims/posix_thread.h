@@ -19,6 +19,10 @@ namespace greenrun::shim {
 struct CleanupBuffer;
 
 struct PosixThread {
+  // First, so that a pthread_t can be recognised as green from any OS thread by reading one
+  // word (a glibc thread descriptor starts with a pointer to itself, never this value).
+  static constexpr std::uint64_t kMagic = 0x677265656e707468ull;  // "greenpth"
+  std::uint64_t magic = kMagic;
   rt::GreenThread* green = nullptr;
   pthread_t handle = 0;
   void* (*start)(void*) = nullptr;
@@ -68,6 +72,13 @@ void forget_other_threads(PosixThread* survivor);
 
 void register_thread(PosixThread* p);
 void unregister_thread(PosixThread* p);
+
+// Whether the green thread with this id has finished (or was joined and is gone).
+bool green_thread_finished(std::uint64_t id);
+
+// For calls off the hub's OS thread, which glibc answers: true (after a one-line diagnostic
+// naming the thread and the fix) if `handle` is a green thread, which glibc must never see.
+bool refuse_green_handle(pthread_t handle, const char* call);
 // Starts (or, after a cleanup handler ran, resumes) the forced unwind of the calling thread.
 [[noreturn]] void continue_unwind(PosixThread* p);
 // The main thread's pthread_exit, once its stack is unwound: waits for every other thread to

@@ -180,19 +180,27 @@ GREENRUN_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr
 }
 
 GREENRUN_EXPORT int pthread_join(pthread_t thread, void** result) {
-  if (!rt::on_green_thread(rt::CallFamily::thread)) return real::pthread_join(thread, result);
+  if (!rt::on_green_thread(rt::CallFamily::thread)) {
+    if (!rt::current() && shim::refuse_green_handle(thread, "pthread_join")) return ESRCH;
+    return real::pthread_join(thread, result);
+  }
   return shim::join(thread, result, rt::kNever, false);
 }
 
 GREENRUN_EXPORT int pthread_tryjoin_np(pthread_t thread, void** result) noexcept {
-  if (!rt::on_green_thread(rt::CallFamily::thread)) return real::pthread_tryjoin_np(thread, result);
+  if (!rt::on_green_thread(rt::CallFamily::thread)) {
+    if (!rt::current() && shim::refuse_green_handle(thread, "pthread_tryjoin_np")) return ESRCH;
+    return real::pthread_tryjoin_np(thread, result);
+  }
   return shim::join(thread, result, rt::kNever, true);
 }
 
 GREENRUN_EXPORT int pthread_timedjoin_np(pthread_t thread, void** result,
                                          const struct timespec* abstime) {
-  if (!rt::on_green_thread(rt::CallFamily::thread))
+  if (!rt::on_green_thread(rt::CallFamily::thread)) {
+    if (!rt::current() && shim::refuse_green_handle(thread, "pthread_timedjoin_np")) return ESRCH;
     return real::pthread_timedjoin_np(thread, result, abstime);
+  }
   rt::Nanos deadline = rt::kNever;
   if (abstime && rt::deadline_from_abstime(CLOCK_REALTIME, abstime, deadline) != 0)
     return EINVAL;
@@ -201,8 +209,10 @@ GREENRUN_EXPORT int pthread_timedjoin_np(pthread_t thread, void** result,
 
 GREENRUN_EXPORT int pthread_clockjoin_np(pthread_t thread, void** result, clockid_t clock,
                                          const struct timespec* abstime) {
-  if (!rt::on_green_thread(rt::CallFamily::thread))
+  if (!rt::on_green_thread(rt::CallFamily::thread)) {
+    if (!rt::current() && shim::refuse_green_handle(thread, "pthread_clockjoin_np")) return ESRCH;
     return real::pthread_clockjoin_np(thread, result, clock, abstime);
+  }
   rt::Nanos deadline = rt::kNever;
   if (abstime) {
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
@@ -212,7 +222,10 @@ GREENRUN_EXPORT int pthread_clockjoin_np(pthread_t thread, void** result, clocki
 }
 
 GREENRUN_EXPORT int pthread_detach(pthread_t thread) noexcept {
-  if (!rt::on_green_thread(rt::CallFamily::thread)) return real::pthread_detach(thread);
+  if (!rt::on_green_thread(rt::CallFamily::thread)) {
+    if (!rt::current() && shim::refuse_green_handle(thread, "pthread_detach")) return ESRCH;
+    return real::pthread_detach(thread);
+  }
   shim::PosixThread* p = shim::find(thread);
   if (!p) return ESRCH;
   if (p->detached) return EINVAL;

@@ -35,7 +35,10 @@ shim::PosixThread* own_chain() {
 }  // namespace
 
 GREENRUN_EXPORT int pthread_cancel(pthread_t thread) {
-  if (!rt::on_green_thread(rt::CallFamily::thread)) return real::pthread_cancel(thread);
+  if (!rt::on_green_thread(rt::CallFamily::thread)) {
+    if (!rt::current() && shim::refuse_green_handle(thread, "pthread_cancel")) return ESRCH;
+    return real::pthread_cancel(thread);
+  }
   shim::PosixThread* p = shim::find(thread);
   if (!p) return ESRCH;
   if (p->green->is_root) return ENOTSUP;  // would unwind main's stack beneath every green thread

@@ -25,13 +25,17 @@ shim::PosixThread* green(pthread_t t) {
   shim::PosixThread* p = shim::find(t);
   return p && !p->green->is_root ? p : nullptr;
 }
-// A green-looking pthread_t we no longer know: glibc must not see it either.
-bool unknown(pthread_t t) { return rt::current() && !shim::find(t) && t != real::pthread_self(); }
+// A pthread_t glibc must not see: one we no longer know on the hub's OS thread, or a green one
+// on an OS thread without green threads (with a diagnostic naming it).
+bool unknown(pthread_t t, const char* call) {
+  if (!rt::current()) return shim::refuse_green_handle(t, call);
+  return !shim::find(t) && t != real::pthread_self();
+}
 }  // namespace
 
 GREENRUN_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t* attr) noexcept {
   shim::PosixThread* p = green(t);
-  if (!p) return unknown(t) ? ESRCH : real::pthread_getattr_np(t, attr);
+  if (!p) return unknown(t, "pthread_getattr_np") ? ESRCH : real::pthread_getattr_np(t, attr);
   // Runtimes (Rust's std, the JVM) read the stack bounds from here to place their own guards.
   int rc = pthread_attr_init(attr);
   if (rc != 0) return rc;
@@ -45,7 +49,7 @@ GREENRUN_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t* attr) noexce
 GREENRUN_EXPORT int pthread_setname_np(pthread_t t, const char* name) noexcept {
   shim::PosixThread* p = green(t);
   if (!p) {
-    if (unknown(t)) return ESRCH;
+    if (unknown(t, "pthread_setname_np")) return ESRCH;
     int rc = real::pthread_setname_np(t, name);
     if (rc == 0 && rt::current()) rt::set_name(rt::Hub::get().root(), name);
     return rc;
@@ -57,7 +61,7 @@ GREENRUN_EXPORT int pthread_setname_np(pthread_t t, const char* name) noexcept {
 
 GREENRUN_EXPORT int pthread_getname_np(pthread_t t, char* buf, size_t len) noexcept {
   shim::PosixThread* p = green(t);
-  if (!p) return unknown(t) ? ESRCH : real::pthread_getname_np(t, buf, len);
+  if (!p) return unknown(t, "pthread_getname_np") ? ESRCH : real::pthread_getname_np(t, buf, len);
   const char* name = p->green->name;
   if (!name[0]) name = program_invocation_short_name;  // a new thread inherits the comm name
   std::size_t n = std::strlen(name);
@@ -71,7 +75,7 @@ GREENRUN_EXPORT int pthread_getname_np(pthread_t t, char* buf, size_t len) noexc
 GREENRUN_EXPORT int pthread_getschedparam(pthread_t t, int* policy,
                                           struct sched_param* param) noexcept {
   shim::PosixThread* p = green(t);
-  if (!p) return unknown(t) ? ESRCH : real::pthread_getschedparam(t, policy, param);
+  if (!p) return unknown(t, "pthread_getschedparam") ? ESRCH : real::pthread_getschedparam(t, policy, param);
   *policy = p->sched_policy;
   param->sched_priority = p->sched_priority;
   return 0;
@@ -80,7 +84,7 @@ GREENRUN_EXPORT int pthread_getschedparam(pthread_t t, int* policy,
 GREENRUN_EXPORT int pthread_setschedparam(pthread_t t, int policy,
                                           const struct sched_param* param) noexcept {
   shim::PosixThread* p = green(t);
-  if (!p) return unknown(t) ? ESRCH : real::pthread_setschedparam(t, policy, param);
+  if (!p) return unknown(t, "pthread_setschedparam") ? ESRCH : real::pthread_setschedparam(t, policy, param);
   int lo = sched_get_priority_min(policy), hi = sched_get_priority_max(policy);
   if (lo < 0 || param->sched_priority < lo || param->sched_priority > hi) return EINVAL;
   p->sched_policy = policy;
@@ -90,21 +94,21 @@ GREENRUN_EXPORT int pthread_setschedparam(pthread_t t, int policy,
 
 GREENRUN_EXPORT int pthread_setschedprio(pthread_t t, int priority) noexcept {
   shim::PosixThread* p = green(t);
-  if (!p) return unknown(t) ? ESRCH : real::pthread_setschedprio(t, priority);
+  if (!p) return unknown(t, "pthread_setschedprio") ? ESRCH : real::pthread_setschedprio(t, priority);
   sched_param param{};
   param.sched_priority = priority;
   return pthread_setschedparam(t, p->sched_policy, &param);
 }
 
 GREENRUN_EXPORT int pthread_getaffinity_np(pthread_t t, size_t size, cpu_set_t* set) noexcept {
-  if (!green(t)) return unknown(t) ? ESRCH : real::pthread_getaffinity_np(t, size, set);
+  if (!green(t)) return unknown(t, "pthread_getaffinity_np") ? ESRCH : real::pthread_getaffinity_np(t, size, set);
   // Every green thread runs where the hub's OS thread runs.
   return real::pthread_getaffinity_np(real::pthread_self(), size, set);
 }
 
 GREENRUN_EXPORT int pthread_setaffinity_np(pthread_t t, size_t size,
                                            const cpu_set_t* set) noexcept {
-  if (!green(t)) return unknown(t) ? ESRCH : real::pthread_setaffinity_np(t, size, set);
+  if (!green(t)) return unknown(t, "pthread_setaffinity_np") ? ESRCH : real::pthread_setaffinity_np(t, size, set);
   // Pinning one green thread would pin them all: validate, and leave the hub where it is.
   cpu_set_t current;
   if (real::pthread_getaffinity_np(real::pthread_self(), sizeof current, &current) != 0)
@@ -115,14 +119,14 @@ GREENRUN_EXPORT int pthread_setaffinity_np(pthread_t t, size_t size,
 }
 
 GREENRUN_EXPORT int pthread_getcpuclockid(pthread_t t, clockid_t* clock) noexcept {
-  if (!green(t)) return unknown(t) ? ESRCH : real::pthread_getcpuclockid(t, clock);
+  if (!green(t)) return unknown(t, "pthread_getcpuclockid") ? ESRCH : real::pthread_getcpuclockid(t, clock);
   // Green threads share one OS thread's CPU clock.
   return real::pthread_getcpuclockid(real::pthread_self(), clock);
 }
 
 GREENRUN_EXPORT int pthread_kill(pthread_t t, int sig) noexcept {
   shim::PosixThread* p = green(t);
-  if (!p) return unknown(t) ? ESRCH : real::pthread_kill(t, sig);
+  if (!p) return unknown(t, "pthread_kill") ? ESRCH : real::pthread_kill(t, sig);
   if (sig < 0 || sig >= NSIG) return EINVAL;
   if (p->finished) return ESRCH;
   if (sig == 0) return 0;
@@ -132,7 +136,7 @@ GREENRUN_EXPORT int pthread_kill(pthread_t t, int sig) noexcept {
 
 GREENRUN_EXPORT int pthread_sigqueue(pthread_t t, int sig, const union sigval value) noexcept {
   shim::PosixThread* p = green(t);
-  if (!p) return unknown(t) ? ESRCH : real::pthread_sigqueue(t, sig, value);
+  if (!p) return unknown(t, "pthread_sigqueue") ? ESRCH : real::pthread_sigqueue(t, sig, value);
   if (sig < 0 || sig >= NSIG) return EINVAL;
   if (p->finished) return ESRCH;
   if (sig == 0) return 0;
