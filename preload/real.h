@@ -259,4 +259,14 @@ inline constexpr Function<decltype(&::sigaction)> sigaction{"sigaction"};
 inline constexpr Function<decltype(&::pthread_sigmask)> pthread_sigmask{"pthread_sigmask"};
 inline constexpr Function<decltype(&::kill)> kill{"kill"};
 
+// signals (shims/signal.cpp; sigaction, pthread_sigmask and kill are above)
+inline constexpr Function<decltype(&::sigprocmask)> sigprocmask{"sigprocmask"};
+inline constexpr Function<decltype(&::sigtimedwait)> sigtimedwait{"sigtimedwait"};
+inline constexpr Function<decltype(&::sigwait)> sigwait{"sigwait"};
+inline constexpr Function<decltype(&::sigwaitinfo)> sigwaitinfo{"sigwaitinfo"};
+inline constexpr Function<decltype(&::sigsuspend)> sigsuspend{"sigsuspend"};
+inline constexpr Function<decltype(&::pause)> pause{"pause"};
+inline constexpr Function<decltype(&::signal)> signal{"signal"};
+inline constexpr Function<int (*)(int, const sigset_t*, int)> signalfd{"signalfd"};
+
 }  // namespace greenrun::real

@@ -98,6 +98,7 @@ rt::Hub* ensure_hub() {
   hub.set_deadlock_handler(&report_deadlock);
   hub.set_interrupt_hook(&shim::test_cancel);
   shim::adopt_root(hub.root());
+  shim::adopt_early_handlers();
   start_observers(hub);
   return &hub;
 }

@@ -42,6 +42,7 @@ ssize_t input(int fd, Call plain) {
   rt::FdEntry* e = cooperative(fd);
   if (!e || blocking_alone(*e)) return plain(0);
   CancellationPoint cp;
+  RestartableCall restartable;
   rt::Nanos deadline = rt::deadline_for_timeout(e->recv_timeout);
   ssize_t r;
   if (e->real_nonblocking) {
@@ -60,6 +61,7 @@ ssize_t output(int fd, std::size_t total, Call part) {
   rt::FdEntry* e = cooperative(fd);
   if (!e || blocking_alone(*e)) return part(0, 0);
   CancellationPoint cp;
+  RestartableCall restartable;
   rt::Nanos deadline = rt::deadline_for_timeout(e->send_timeout);
   const bool dontwait_socket = !e->real_nonblocking && e->kind == rt::FdKind::socket;
   const int flags = dontwait_socket ? MSG_DONTWAIT : 0;

@@ -126,6 +126,7 @@ void exit_thread(void* result) {
 
 void test_cancel() {
   PosixThread* p = self();
+  if (p && p->pending_signals) [[unlikely]] take_pending_signals(p);
   if (p && p->cancel_pending && p->cancel_enabled && !p->exiting) exit_thread(PTHREAD_CANCELED);
 }
 

@@ -5,6 +5,7 @@
 // (never passed to glibc, which would read it as its own thread descriptor).
 #pragma once
 #include <pthread.h>
+#include <signal.h>
 #include <unwind.h>
 
 #include <cstdint>
@@ -45,6 +46,14 @@ struct PosixThread {
   bool fork_root = false;  // the thread fork() was called on, in the child: it ends the process
   int sched_policy = SCHED_OTHER;
   int sched_priority = 0;
+  // Signals (shims/signal.cpp). The thread's own mask, meaningful once has_signal_mask is set
+  // (before any pthread_sigmask every thread has the process's original mask); signals sent to
+  // it with pthread_kill that it has not taken yet (bit sig-1); and whether it is in a call
+  // that SA_RESTART restarts (read, write and friends), so such a signal does not interrupt it.
+  sigset_t signal_mask{};
+  bool has_signal_mask = false;
+  bool restartable_call = false;
+  std::uint64_t pending_signals = 0;
 };
 
 // The record of the calling green thread (nullptr off green threads).
@@ -60,6 +69,30 @@ PosixThread* adopt_root(rt::GreenThread* root);
 
 // At a cancellation point: acts on a pending, enabled cancellation request.
 void test_cancel();
+
+// Signals (shims/signal.cpp): a new thread inherits its creator's mask; a thread takes the
+// signals pthread_kill left pending for it (and that it does not block) at its next
+// cancellation point or interruption (test_cancel calls this first).
+void inherit_signal_mask(PosixThread* child);
+// When the hub is made: handlers the program installed before it move behind our trampoline.
+void adopt_early_handlers();
+void take_pending_signals(PosixThread* p);
+// pthread_kill of a green thread: raised at once on the caller itself, else left pending on the
+// target (which is interrupted if parked in an interruptible call). 0 or an error number.
+int send_to(PosixThread* p, int sig);
+
+// While alive, the calling thread is in a call that SA_RESTART restarts: a signal whose handler
+// has SA_RESTART leaves it waiting instead of interrupting it with EINTR.
+class RestartableCall {
+ public:
+  RestartableCall();
+  ~RestartableCall();
+  RestartableCall(const RestartableCall&) = delete;
+  RestartableCall& operator=(const RestartableCall&) = delete;
+
+ private:
+  PosixThread* p_;
+};
 
 // Runs thread-specific-data destructors for a finishing thread (shims/thread_keys.cpp).
 void run_key_destructors(PosixThread* p);

@@ -86,6 +86,7 @@ int wait_loop(pid_t pid, bool exits_only, bool cancellable, Attempt attempt) {
   if (cancellable) test_cancel();
   int r = attempt();
   if (r != 0) return r;
+  RestartableCall restartable;  // the wait family restarts under SA_RESTART (signal(7))
   PidFd pidfd(pid > 0 && exits_only ? pid : -1);
   rt::Nanos delay = kFirstPoll;
   for (;;) {

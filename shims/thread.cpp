@@ -92,6 +92,7 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*), vo
   p->start = start;
   p->arg = arg;
   p->detached = detach == PTHREAD_CREATE_DETACHED;
+  inherit_signal_mask(p);
   register_thread(p);
   ++running_threads;
   // glibc clears this on the first pthread_create; libstdc++ reads it to skip synchronisation

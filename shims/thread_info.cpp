@@ -126,12 +126,13 @@ GREENRUN_EXPORT int pthread_getcpuclockid(pthread_t t, clockid_t* clock) noexcep
 
 GREENRUN_EXPORT int pthread_kill(pthread_t t, int sig) noexcept {
   shim::PosixThread* p = green(t);
+  // The main thread too, from a green thread: its signal may have to wait for it to run.
+  if (!p && rt::on_green_thread() && (p = shim::find(t)) && !p->green->is_root) p = nullptr;
   if (!p) return unknown(t, "pthread_kill") ? ESRCH : real::pthread_kill(t, sig);
   if (sig < 0 || sig >= NSIG) return EINVAL;
   if (p->finished) return ESRCH;
   if (sig == 0) return 0;
-  // The hub's OS thread is where every green thread runs.
-  return real::pthread_kill(real::pthread_self(), sig);
+  return shim::send_to(p, sig);
 }
 
 GREENRUN_EXPORT int pthread_sigqueue(pthread_t t, int sig, const union sigval value) noexcept {
@@ -140,5 +141,8 @@ GREENRUN_EXPORT int pthread_sigqueue(pthread_t t, int sig, const union sigval va
   if (sig < 0 || sig >= NSIG) return EINVAL;
   if (p->finished) return ESRCH;
   if (sig == 0) return 0;
-  return real::pthread_sigqueue(real::pthread_self(), sig, value);
+  // To itself the value travels; to another green thread it is left pending as pthread_kill
+  // would, and the value is lost (the handler sees si_code SI_TKILL).
+  if (p == shim::self()) return real::pthread_sigqueue(real::pthread_self(), sig, value);
+  return shim::send_to(p, sig);
 }
