@@ -97,6 +97,9 @@ rt::Hub* ensure_hub() {
   hub.set_default_stack_size(config().stack_size);
   hub.set_deadlock_handler(&report_deadlock);
   hub.set_interrupt_hook(&shim::test_cancel);
+  hub.set_resume_hook([](rt::GreenThread* t) {
+    if (auto* p = static_cast<shim::PosixThread*>(t->posix)) shim::take_pending_signals(p);
+  });
   shim::adopt_root(hub.root());
   shim::adopt_early_handlers();
   start_observers(hub);

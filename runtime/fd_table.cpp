@@ -202,13 +202,16 @@ int FdTable::wait_any(const Interest* interests, std::size_t count, Nanos deadli
     (read ? e.readers : e.writers).push_back(&waiters[i]);
     generations[i] = e.generation;
   }
+  ++self->hooks_deferred;  // its waiters stay linked until the loop below
   Wake why = hub_.scheduler().park(WaitReason::fd_readable, nullptr, deadline);
+  --self->hooks_deferred;
   bool closed = false;
   for (std::size_t i = 0; i < count; ++i) {
     FdEntry& e = *interests[i].entry;
     (interests[i].want == Want::read ? e.readers : e.writers).remove(&waiters[i]);
     closed = closed || e.generation != generations[i];
   }
+  if (self->resume_hook && !self->hooks_deferred) [[unlikely]] hub_.run_resume_hook(self);
   if (closed) return -EBADF;
   if (why == Wake::timed_out) return -ETIMEDOUT;
   if (why == Wake::interrupted) {

@@ -62,6 +62,8 @@ struct GreenThread {
   bool is_hub = false;        // runs the libuv loop
   bool keeps_itself = false;  // holds a reference to itself until it dies (spawned threads)
   bool in_runtime = false;    // inside a RuntimeCall: shims pass through
+  bool resume_hook = false;   // run the hub's resume hook when it next resumes from a park
+  int hooks_deferred = 0;     // > 0 inside wait_on/wait_any, until its waiters are unlinked
   int saved_errno = 0;
   ExceptionState saved_exceptions;
   void* transfer_pointer = nullptr;   // greenlet switch: a C API value handed to this thread

@@ -75,6 +75,16 @@ class Hub {
     if (interrupt_hook_) interrupt_hook_();
   }
 
+  // Called on a thread that has `resume_hook` set, when it resumes from a park or yield, at a
+  // point where it is linked in no wait list: the preload delivers signals sent to that
+  // thread with pthread_kill there ("when it runs").
+  using ResumeHook = void (*)(GreenThread*);
+  void set_resume_hook(ResumeHook hook) { resume_hook_ = hook; }
+  void run_resume_hook(GreenThread* t) {
+    t->resume_hook = false;
+    if (resume_hook_) resume_hook_(t);
+  }
+
   // What to do when every thread is parked and nothing can wake any of them. The default
   // wakes the root thread with Wake::deadlock (the API raises LoopExit there).
   using DeadlockHandler = void (*)(Hub&);
@@ -132,6 +142,7 @@ class Hub {
   int* errno_location_ = nullptr;
   DeadlockHandler deadlock_handler_ = nullptr;
   InterruptHook interrupt_hook_ = nullptr;
+  ResumeHook resume_hook_ = nullptr;
   std::atomic<RemoteTask*> posted_{nullptr};
   std::atomic<int> external_wakers_{0};
   std::size_t default_stack_size_ = StackPool::kDefaultSize;

@@ -63,15 +63,21 @@ Wake Scheduler::park(WaitReason reason, const void* on, Nanos deadline) {
   switch_away();
   self->wait_reason = WaitReason::none;
   self->wait_object = nullptr;
-  return self->wake;
+  Wake why = self->wake;
+  if (self->resume_hook && !self->hooks_deferred) [[unlikely]] hub_.run_resume_hook(self);
+  return why;
 }
 
 Wake Scheduler::wait_on(WaitList& list, Waiter& w, WaitReason reason, const void* on,
                         Nanos deadline) {
-  w.thread = current();
+  GreenThread* self = current();
+  w.thread = self;
   list.push_back(&w);
+  ++self->hooks_deferred;
   Wake why = park(reason, on, deadline);
+  --self->hooks_deferred;
   list.remove(&w);  // no-op when the waker already unlinked us
+  if (self->resume_hook && !self->hooks_deferred) [[unlikely]] hub_.run_resume_hook(self);
   return why;
 }
 
@@ -96,6 +102,7 @@ void Scheduler::yield() {
   runq_.push(self);
   switch_away();
   self->wait_reason = WaitReason::none;
+  if (self->resume_hook && !self->hooks_deferred) [[unlikely]] hub_.run_resume_hook(self);
 }
 
 void Scheduler::interrupt(GreenThread* t, std::exception_ptr error) {

@@ -246,6 +246,7 @@ int send_to(PosixThread* p, int sig) {
     return real::pthread_kill(real::pthread_self(), sig);
   }
   p->pending_signals |= signal_bit(sig);
+  p->green->resume_hook = true;  // delivered when it next runs, wherever it parked
   if (!blocks(p, sig)) {
     interrupt_if_parked(p, sig);
   } else if (p->green->state == rt::ThreadState::parked &&
