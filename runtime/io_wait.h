@@ -13,11 +13,18 @@ namespace greenrun::rt {
 // op() must not block (a non-blocking descriptor, or MSG_DONTWAIT) and returns -1 with errno
 // like a system call. When `deadline` passes (SO_RCVTIMEO/SO_SNDTIMEO), the result is -1 with
 // EAGAIN, as the kernel reports a socket timeout; a close while waiting gives EBADF.
+// A call that succeeds leaves errno as it found it, as the kernel does: the EAGAIN of a first
+// attempt (and whatever libuv left while we were parked) must not show.
 template <class Op>
 auto retry_io(FdEntry& e, Want want, Nanos deadline, Op op) -> decltype(op()) {
+  const int saved_errno = errno;
   for (;;) {
     auto r = op();
-    if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
+    if (r >= 0) {
+      errno = saved_errno;
+      return r;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return r;
     int rc = current()->hub->fds().wait(e, want, deadline);
     if (rc == -ETIMEDOUT) rc = -EAGAIN;
     if (rc < 0) {

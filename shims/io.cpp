@@ -23,10 +23,16 @@
 
 namespace greenrun::shim {
 
+constexpr struct timespec kZero = {0, 0};  // ppoll exists on every architecture; poll does not
+
 int wait_ready(rt::FdEntry& e, rt::Want want, rt::Nanos deadline) {
+  const int saved_errno = errno;  // a wait that ends in readiness leaves errno alone
   for (;;) {
     pollfd p{e.fd, static_cast<short>(want == rt::Want::read ? POLLIN : POLLOUT), 0};
-    if (real::syscall(SYS_poll, &p, 1, 0) > 0) return 0;  // ready, or an error the call reports
+    if (real::syscall(SYS_ppoll, &p, 1, &kZero, nullptr, 0) > 0) {  // ready, or an error the call reports
+      errno = saved_errno;
+      return 0;
+    }
     int rc = rt::current()->hub->fds().wait(e, want, deadline);
     if (rc == -ETIMEDOUT) rc = -EAGAIN;
     if (rc < 0) return errno = -rc, -1;
@@ -66,20 +72,26 @@ ssize_t output(int fd, std::size_t total, Call part) {
   const bool dontwait_socket = !e->real_nonblocking && e->kind == rt::FdKind::socket;
   const int flags = dontwait_socket ? MSG_DONTWAIT : 0;
   std::size_t done = 0;
+  const int saved_errno = errno;
+  // A write that got something out reports its count and leaves errno as it found it.
+  auto partial = [&] {
+    errno = saved_errno;
+    return static_cast<ssize_t>(done);
+  };
   for (;;) {
     if (!e->real_nonblocking && !dontwait_socket) {
-      if (wait_ready(*e, rt::Want::write, deadline) != 0) return done ? static_cast<ssize_t>(done) : -1;
+      if (wait_ready(*e, rt::Want::write, deadline) != 0) return done ? partial() : -1;
     }
     ssize_t r = part(done, flags);
     if (r >= 0) {
       done += static_cast<std::size_t>(r);
-      if (done >= total || r == 0) return static_cast<ssize_t>(done);
+      if (done >= total || r == 0) return partial();
       continue;
     }
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return done ? static_cast<ssize_t>(done) : -1;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return done ? partial() : -1;
     int rc = rt::current()->hub->fds().wait(*e, rt::Want::write, deadline);
     if (rc < 0) {
-      if (done) return static_cast<ssize_t>(done);
+      if (done) return partial();
       errno = rc == -ETIMEDOUT ? EAGAIN : -rc;
       return -1;
     }

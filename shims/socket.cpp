@@ -41,6 +41,7 @@ int connect_on(int fd, const sockaddr* address, socklen_t length) {
   rt::FdEntry* e = cooperative(fd);
   if (!e || !e->real_nonblocking) return real::connect(fd, address, length);
   CancellationPoint cp;
+  const int saved_errno = errno;  // a connect that completes leaves errno alone
   if (real::connect(fd, address, length) == 0) return 0;
   if (errno != EINPROGRESS) return -1;
   int rc = rt::current()->hub->fds().wait(*e, rt::Want::write,
@@ -51,6 +52,7 @@ int connect_on(int fd, const sockaddr* address, socklen_t length) {
   socklen_t size = sizeof error;
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) return -1;
   if (error != 0) return errno = error, -1;
+  errno = saved_errno;
   return 0;
 }
 
