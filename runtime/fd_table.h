@@ -38,8 +38,6 @@ struct FdEntry {
   Nanos send_timeout = 0;
   uv_poll_t* poll = nullptr;      // created on the first park, closed with the descriptor
   int armed = 0;                  // UV_READABLE | UV_WRITABLE the watcher is started for
-  std::uint32_t woken_readers = 0;  // woken by the watcher and not yet back from wait():
-  std::uint32_t woken_writers = 0;  // they will retry, and most park again
   WaitList readers;
   WaitList writers;
 
