@@ -166,7 +166,6 @@ void Hub::hub_body(GreenThread* self) { static_cast<Hub*>(self->user)->run_loop(
 void Hub::run_loop() {
   for (;;) {
     turns_.fetch_add(1, std::memory_order_relaxed);  // a plain add: no fence, no syscall
-    scheduler_.reset_direct_budget();
     drain_posted();
     arm_timer();
     if (external_wakers_.load(std::memory_order_relaxed) > 0)
@@ -186,6 +185,7 @@ void Hub::run_loop() {
     scheduler_.timers().fire_due(monotonic_now());
     if (scheduler_.has_ready()) {
       GreenThread* next = scheduler_.next_ready();
+      scheduler_.start_round();
       hub_thread_->state = ThreadState::ready;
       if (stats_.timing) [[unlikely]] {
         Nanos left = coarse_now();

@@ -39,8 +39,9 @@ class RunQueue {
 
 class Scheduler {
  public:
-  // Threads may switch to each other directly this many times before the hub gets a turn to
-  // poll for I/O and timers, so a ring of yielding threads cannot starve the loop.
+  // Threads may switch to each other directly at least this many times (and at most one round
+  // of the run queue) before the hub gets a turn to poll for I/O and timers, so a ring of
+  // yielding threads cannot starve the loop.
   static constexpr unsigned kDirectSwitchBudget = 64;
 
   explicit Scheduler(Hub& hub) : hub_(hub) {}
@@ -72,7 +73,12 @@ class Scheduler {
   // Used by the hub's loop body.
   bool has_ready() const { return !runq_.empty(); }
   GreenThread* next_ready() { return runq_.pop(); }
-  void reset_direct_budget() { direct_switches_ = 0; }
+  // The hub starts a round: threads may switch to each other directly until everything ready
+  // now has had a turn (at least kDirectSwitchBudget switches), then the hub polls again.
+  void start_round() {
+    direct_switches_ = 0;
+    direct_budget_ = runq_.size() > kDirectSwitchBudget ? runq_.size() : kDirectSwitchBudget;
+  }
   TimerHeap& timers() { return timers_; }
   std::size_t ready_count() const { return runq_.size(); }
 
@@ -83,7 +89,8 @@ class Scheduler {
   Hub& hub_;
   RunQueue runq_;
   TimerHeap timers_;
-  unsigned direct_switches_ = 0;
+  std::size_t direct_switches_ = 0;
+  std::size_t direct_budget_ = kDirectSwitchBudget;
 };
 
 }  // namespace greenrun::rt
