@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <new>
 
 #include "export.h"
+#include "spin_lock.h"
 #include "hub.h"
 #include "posix_thread.h"
 #include "process_shim.h"
@@ -144,12 +146,12 @@ struct PipeChild {
 class PipeChildren {
  public:
   void add(PipeChild* c) {
-    Guard g(busy_);
+    std::lock_guard<rt::SpinLock> g(busy_);
     c->next = head_;
     head_ = c;
   }
   PipeChild* take(FILE* f) {
-    Guard g(busy_);
+    std::lock_guard<rt::SpinLock> g(busy_);
     for (PipeChild** p = &head_; *p; p = &(*p)->next) {
       if ((*p)->file == f) {
         PipeChild* c = *p;
@@ -161,25 +163,14 @@ class PipeChildren {
   }
   // Adds a close action for every popen stream's descriptor except `keep`.
   void close_all_in(posix_spawn_file_actions_t* actions, int keep) {
-    Guard g(busy_);
+    std::lock_guard<rt::SpinLock> g(busy_);
     for (PipeChild* c = head_; c; c = c->next)
       if (c->fd != keep) posix_spawn_file_actions_addclose(actions, c->fd);
   }
 
  private:
-  class Guard {
-   public:
-    explicit Guard(std::atomic_flag& flag) : flag_(flag) {
-      while (flag_.test_and_set(std::memory_order_acquire)) {
-      }
-    }
-    ~Guard() { flag_.clear(std::memory_order_release); }
 
-   private:
-    std::atomic_flag& flag_;
-  };
-
-  std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+  rt::SpinLock busy_;
   PipeChild* head_ = nullptr;
 };
 

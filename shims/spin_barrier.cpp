@@ -5,10 +5,11 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include <atomic>
+#include <mutex>
 #include <unordered_map>
 
 #include "export.h"
+#include "spin_lock.h"
 #include "hub.h"
 #include "real.h"
 
@@ -24,13 +25,8 @@ struct Barrier {
 
 // Barriers may be initialised on any OS thread, hence the lock around the table (a spin lock:
 // pthread_mutex_lock is ours to interpose).
-std::atomic_flag table_lock = ATOMIC_FLAG_INIT;
-struct TableGuard {
-  TableGuard() {
-    while (table_lock.test_and_set(std::memory_order_acquire)) real::sched_yield();
-  }
-  ~TableGuard() { table_lock.clear(std::memory_order_release); }
-};
+rt::SpinLock table_lock;
+using TableGuard = std::lock_guard<rt::SpinLock>;
 std::unordered_map<const void*, Barrier>& barriers() {
   static auto* t = new std::unordered_map<const void*, Barrier>();  // leaked on purpose
   return *t;
@@ -51,7 +47,7 @@ GREENRUN_EXPORT int pthread_barrier_init(pthread_barrier_t* b, const pthread_bar
                                          unsigned count) noexcept {
   int rc = real::pthread_barrier_init(b, attr, count);  // validates: EINVAL for count 0
   if (rc != 0) return rc;
-  shim::TableGuard guard;
+  shim::TableGuard guard(shim::table_lock);
   shim::Barrier& s = shim::barriers()[b];
   s.count = count;
   s.arrived = 0;
@@ -62,7 +58,7 @@ GREENRUN_EXPORT int pthread_barrier_wait(pthread_barrier_t* b) noexcept {
   if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_barrier_wait(b);
   shim::Barrier* s;
   {
-    shim::TableGuard guard;
+    shim::TableGuard guard(shim::table_lock);
     auto it = shim::barriers().find(b);
     if (it == shim::barriers().end()) return EINVAL;  // never initialised
     s = &it->second;  // element addresses survive rehashing
@@ -84,7 +80,7 @@ GREENRUN_EXPORT int pthread_barrier_wait(pthread_barrier_t* b) noexcept {
 
 GREENRUN_EXPORT int pthread_barrier_destroy(pthread_barrier_t* b) noexcept {
   {
-    shim::TableGuard guard;
+    shim::TableGuard guard(shim::table_lock);
     auto it = shim::barriers().find(b);
     if (it != shim::barriers().end()) {
       if (it->second.arrived != 0) return EBUSY;

@@ -16,10 +16,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <new>
 #include <unordered_set>
 
 #include "export.h"
+#include "spin_lock.h"
 #include "fd_shim.h"
 #include "real.h"
 #include "stdio_shim.h"
@@ -39,7 +41,7 @@ struct Cookie {
 class OwnFiles {
  public:
   bool add(FILE* f) {
-    Guard g(busy_);
+    std::lock_guard<rt::SpinLock> g(busy_);
     try {
       if (!files_) files_ = new std::unordered_set<FILE*>;
       files_->insert(f);
@@ -49,28 +51,17 @@ class OwnFiles {
     }
   }
   bool contains(FILE* f) {
-    Guard g(busy_);
+    std::lock_guard<rt::SpinLock> g(busy_);
     return files_ && files_->count(f);
   }
   void remove(FILE* f) {
-    Guard g(busy_);
+    std::lock_guard<rt::SpinLock> g(busy_);
     if (files_) files_->erase(f);
   }
 
  private:
-  class Guard {
-   public:
-    explicit Guard(std::atomic_flag& flag) : flag_(flag) {
-      while (flag_.test_and_set(std::memory_order_acquire)) {
-      }
-    }
-    ~Guard() { flag_.clear(std::memory_order_release); }
 
-   private:
-    std::atomic_flag& flag_;
-  };
-
-  std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+  rt::SpinLock busy_;
   std::unordered_set<FILE*>* files_ = nullptr;
 };
 

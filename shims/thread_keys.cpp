@@ -6,10 +6,11 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include <atomic>
+#include <mutex>
 #include <vector>
 
 #include "export.h"
+#include "spin_lock.h"
 #include "hub.h"
 #include "posix_thread.h"
 #include "real.h"
@@ -24,13 +25,8 @@ struct KeySlot {
 
 // Indexed by key. Any OS thread may create or delete keys, hence the lock; a spin lock, because
 // pthread_mutex_lock is ours to interpose and must not be used to implement itself.
-std::atomic_flag keys_lock = ATOMIC_FLAG_INIT;
-struct KeysGuard {
-  KeysGuard() {
-    while (keys_lock.test_and_set(std::memory_order_acquire)) real::sched_yield();
-  }
-  ~KeysGuard() { keys_lock.clear(std::memory_order_release); }
-};
+rt::SpinLock keys_lock;
+using KeysGuard = std::lock_guard<rt::SpinLock>;
 
 std::vector<KeySlot>& keys() {
   static auto* k = new std::vector<KeySlot>();  // leaked: destructors may run during exit
@@ -52,7 +48,7 @@ void run_key_destructors(PosixThread* p) {
       auto [generation, value] = p->specific[key];
       void (*destructor)(void*) = nullptr;
       {
-        KeysGuard lock;
+        KeysGuard lock(keys_lock);
         if (!value || key >= k.size() || k[key].generation != generation) continue;
         destructor = k[key].destructor;
       }
@@ -75,7 +71,7 @@ using namespace greenrun;
 GREENRUN_EXPORT int pthread_key_create(pthread_key_t* key, void (*destructor)(void*)) noexcept {
   int rc = real::pthread_key_create(key, destructor);
   if (rc != 0) return rc;
-  shim::KeysGuard lock;
+  shim::KeysGuard lock(shim::keys_lock);
   auto& k = shim::keys();
   if (k.size() <= *key) k.resize(*key + 1);
   k[*key] = shim::KeySlot{shim::next_generation++, destructor};
@@ -84,7 +80,7 @@ GREENRUN_EXPORT int pthread_key_create(pthread_key_t* key, void (*destructor)(vo
 
 GREENRUN_EXPORT int pthread_key_delete(pthread_key_t key) noexcept {
   int rc = real::pthread_key_delete(key);
-  shim::KeysGuard lock;
+  shim::KeysGuard lock(shim::keys_lock);
   if (rc == 0 && key < shim::keys().size()) shim::keys()[key] = shim::KeySlot{};
   return rc;
 }
@@ -94,7 +90,7 @@ GREENRUN_EXPORT void* pthread_getspecific(pthread_key_t key) noexcept {
   if (shim::uses_glibc_storage(p)) return real::pthread_getspecific(key);
   if (key >= p->specific.size()) return nullptr;
   auto [generation, value] = p->specific[key];
-  shim::KeysGuard lock;
+  shim::KeysGuard lock(shim::keys_lock);
   auto& k = shim::keys();
   return key < k.size() && generation == k[key].generation ? const_cast<void*>(value) : nullptr;
 }
@@ -104,7 +100,7 @@ GREENRUN_EXPORT int pthread_setspecific(pthread_key_t key, const void* value) no
   if (shim::uses_glibc_storage(p)) return real::pthread_setspecific(key, value);
   std::uint64_t generation;
   {
-    shim::KeysGuard lock;
+    shim::KeysGuard lock(shim::keys_lock);
     auto& k = shim::keys();
     if (key >= k.size() || k[key].generation == 0) return EINVAL;
     generation = k[key].generation;
