@@ -32,12 +32,8 @@ static void* reader(void* arg) {
 }
 
 static void tcp_pair(int fds[2]) {
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  CHECK_EQ(bind(listener, (struct sockaddr*)&sa, sizeof sa), 0);
-  CHECK_EQ(listen(listener, 1), 0);
-  socklen_t len = sizeof sa;
-  CHECK_EQ(getsockname(listener, (struct sockaddr*)&sa, &len), 0);
+  struct sockaddr_in sa;
+  int listener = loopback_listener(0, 1, &sa);
   fds[1] = socket(AF_INET, SOCK_STREAM, 0);
   CHECK_EQ(connect(fds[1], (struct sockaddr*)&sa, sizeof sa), 0);
   fds[0] = accept(listener, NULL, NULL);

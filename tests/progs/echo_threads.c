@@ -97,14 +97,7 @@ int main(int argc, char** argv) {
   CHECK_RC(pthread_attr_init(&small_stack), 0);
   CHECK_RC(pthread_attr_setstacksize(&small_stack, 128 * 1024), 0);
 
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  CHECK_EQ(listener >= 0, 1);
-  server_address.sin_family = AF_INET;
-  server_address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  CHECK_EQ(bind(listener, (struct sockaddr*)&server_address, sizeof server_address), 0);
-  CHECK_EQ(listen(listener, (int)clients), 0);
-  socklen_t len = sizeof server_address;
-  CHECK_EQ(getsockname(listener, (struct sockaddr*)&server_address, &len), 0);
+  int listener = loopback_listener(0, (int)clients, &server_address);
 
   pthread_t accepting;
   CHECK_RC(pthread_create(&accepting, &small_stack, acceptor, (void*)(intptr_t)listener), 0);

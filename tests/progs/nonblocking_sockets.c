@@ -27,18 +27,6 @@ static const char* outcome(ssize_t r, int e) {
   return text;
 }
 
-static int listener_on(struct sockaddr_in* sa, int type_flags) {
-  int l = socket(AF_INET, SOCK_STREAM | type_flags, 0);
-  CHECK_EQ(l >= 0, 1);
-  sa->sin_family = AF_INET;
-  sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa->sin_port = 0;
-  CHECK_EQ(bind(l, (struct sockaddr*)sa, sizeof *sa), 0);
-  CHECK_EQ(listen(l, 8), 0);
-  socklen_t len = sizeof *sa;
-  CHECK_EQ(getsockname(l, (struct sockaddr*)sa, &len), 0);
-  return l;
-}
 
 static void report(const char* what, ssize_t r) {
   int e = errno;
@@ -101,7 +89,7 @@ static void* body(void* arg) {
 
   /* SOCK_NONBLOCK sockets, accept and accept4. */
   struct sockaddr_in sa;
-  int l = listener_on(&sa, SOCK_NONBLOCK);
+  int l = loopback_listener(SOCK_NONBLOCK, 8, &sa);
   printf("listener SOCK_NONBLOCK: %s\n", nonblocking(l));
   r = accept(l, NULL, NULL);
   report("non-blocking accept, nothing pending", r);
@@ -139,7 +127,7 @@ static void* body(void* arg) {
   r = recv(a[0], buf, sizeof buf, MSG_DONTWAIT);
   report("accepted blocking socket, recv MSG_DONTWAIT on empty", r);
   /* A blocking accept on a blocking listener: the program's view stays blocking. */
-  int bl = listener_on(&sa, 0);
+  int bl = loopback_listener(0, 8, &sa);
   printf("blocking listener: %s\n", nonblocking(bl));
   int c4 = socket(AF_INET, SOCK_STREAM, 0);
   CHECK_EQ(connect(c4, (struct sockaddr*)&sa, sizeof sa), 0);

@@ -8,12 +8,14 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 /* Line-buffered stdout, so a run the runner has to kill still shows how far it got. */
@@ -114,6 +116,21 @@ static inline void property(const char* key, long long value) {
 static inline void report_os_threads(void) {
   note_os_threads();
   property("os_threads", __atomic_load_n(&progs_max_os_threads, __ATOMIC_RELAXED));
+}
+
+/* A TCP listener on 127.0.0.1 at a port the kernel picks (`type_flags` as for socket(), e.g.
+ * SOCK_NONBLOCK); *address receives the address to connect to. */
+static inline int loopback_listener(int type_flags, int backlog, struct sockaddr_in* address) {
+  int l = socket(AF_INET, SOCK_STREAM | type_flags, 0);
+  CHECK_EQ(l >= 0, 1);
+  memset(address, 0, sizeof *address);
+  address->sin_family = AF_INET;
+  address->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK_EQ(bind(l, (struct sockaddr*)address, sizeof *address), 0);
+  CHECK_EQ(listen(l, backlog), 0);
+  socklen_t length = sizeof *address;
+  CHECK_EQ(getsockname(l, (struct sockaddr*)address, &length), 0);
+  return l;
 }
 
 #endif

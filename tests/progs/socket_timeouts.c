@@ -91,12 +91,8 @@ int main(void) {
   CHECK_RC(pthread_create(&tick, NULL, ticker, NULL), 0);
 
   /* A connected TCP loopback pair. */
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  CHECK_EQ(bind(listener, (struct sockaddr*)&sa, sizeof sa), 0);
-  CHECK_EQ(listen(listener, 1), 0);
-  socklen_t len = sizeof sa;
-  CHECK_EQ(getsockname(listener, (struct sockaddr*)&sa, &len), 0);
+  struct sockaddr_in sa;
+  int listener = loopback_listener(0, 1, &sa);
   int tcp = socket(AF_INET, SOCK_STREAM, 0);
   CHECK_EQ(connect(tcp, (struct sockaddr*)&sa, sizeof sa), 0);
   int peer = accept(listener, NULL, NULL);

@@ -167,13 +167,7 @@ int main(void) {
   unlink(cert_path);
   rmdir(dir);
 
-  listener = socket(AF_INET, SOCK_STREAM, 0);
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  CHECK_EQ(bind(listener, (struct sockaddr*)&address, sizeof address), 0);
-  CHECK_EQ(listen(listener, 64), 0);
-  socklen_t length = sizeof address;
-  CHECK_EQ(getsockname(listener, (struct sockaddr*)&address, &length), 0);
+  listener = loopback_listener(0, 64, &address);
 
   pthread_t acceptor, clients[kClients];
   CHECK_RC(pthread_create(&acceptor, NULL, accept_all, NULL), 0);
