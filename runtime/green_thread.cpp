@@ -30,11 +30,6 @@ void check_stack(const GreenThread* self) {
         "stack_size argument)");
 }
 
-bool on_green_thread() {
-  GreenThread* t = t_current;
-  return t && !t->is_hub && !t->in_runtime;
-}
-
 RuntimeCall::RuntimeCall() {
   if (t_current) {
     previous_ = t_current->in_runtime;

@@ -102,8 +102,12 @@ inline void set_current(GreenThread* thread) { detail::t_current = thread; }
 
 // True when the caller runs on a green thread that may park: there is a hub on this OS thread,
 // we are not in the hub's own context, and the runtime is not calling out on its own behalf
-// (RuntimeCall). Shims pass every other call straight to libc.
-bool on_green_thread();
+// (RuntimeCall). Shims pass every other call straight to libc. Inline: every intercepted call
+// asks, including the pass-through of a program that never starts a thread.
+inline bool on_green_thread() {
+  GreenThread* t = current();
+  return t && !t->is_hub && !t->in_runtime;
+}
 
 // While alive, calls made by the current green thread count as the runtime's own (libuv's
 // mutexes, for example, are shared with its native threadpool and must stay real).

@@ -178,9 +178,8 @@ inline void switch_to(GreenThread* target) {
 
 // on_green_thread() for a shim of `family`, counting the call when it is intercepted.
 inline bool on_green_thread(CallFamily family) {
-  GreenThread* t = current();
-  if (!t || t->is_hub || t->in_runtime) return false;
-  ++t->hub->stats().calls[static_cast<int>(family)];
+  if (!on_green_thread()) return false;
+  ++current()->hub->stats().calls[static_cast<int>(family)];
   return true;
 }
 
