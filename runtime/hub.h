@@ -110,6 +110,9 @@ class Hub {
 
   std::uint64_t threads_created() const { return next_id_ - 1; }
   std::size_t threads_alive() const { return alive_; }
+  // Nothing exists but the root and the hub's own thread: a blocking call could hold nobody up,
+  // so a shim may just make it natively.
+  bool alone() const { return alive_ <= 2; }
   void on_thread_freed() { --alive_; }
   void destroy_thread(GreenThread* t);
 

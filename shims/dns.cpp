@@ -13,16 +13,12 @@
 #include "export.h"
 #include "hub.h"
 #include "mutex.h"
+#include "posix_thread.h"
 #include "real.h"
 #include "threadpool.h"
 
 namespace greenrun::shim {
 namespace {
-
-bool alone() {
-  // The root and the hub's own thread: nobody else could run while the lookup blocks.
-  return rt::current()->hub->threads_alive() <= 2;
-}
 
 // Runs call() on a threadpool thread, parked until it returns, and gives back its result.
 // h_errno is per OS thread (glibc TLS), as is errno: the pool thread gets the caller's values

@@ -55,21 +55,21 @@ using namespace greenrun;
 
 GREENRUN_EXPORT int epoll_wait(int epfd, struct epoll_event* events, int maxevents,
                                int timeout) {
-  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::nothing_else_runs())
+  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::alone())
     return real::epoll_wait(epfd, events, maxevents, timeout);
   return shim::epoll_wait_ms(epfd, events, maxevents, timeout, nullptr, false);
 }
 
 GREENRUN_EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int maxevents,
                                 int timeout, const sigset_t* sigmask) {
-  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::nothing_else_runs())
+  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::alone())
     return real::epoll_pwait(epfd, events, maxevents, timeout, sigmask);
   return shim::epoll_wait_ms(epfd, events, maxevents, timeout, sigmask, true);
 }
 
 GREENRUN_EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int maxevents,
                                  const struct timespec* timeout, const sigset_t* sigmask) {
-  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::nothing_else_runs())
+  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::alone())
     return real::epoll_pwait2(epfd, events, maxevents, timeout, sigmask);
   return shim::epoll_pwait2_for(epfd, events, maxevents, timeout, sigmask);
 }

@@ -19,7 +19,7 @@ inline rt::FdEntry* cooperative(int fd) {
 // True when the kernel would block on this descriptor (one we did not create and so never made
 // non-blocking) and nothing else could run meanwhile: the plain blocking call is then exact.
 inline bool blocking_alone(const rt::FdEntry& e) {
-  return !e.real_nonblocking && rt::current()->hub->threads_alive() <= 2;
+  return !e.real_nonblocking && rt::current()->hub->alone();
 }
 
 // Waits until `fd` (whose kernel flag is blocking) is ready, so that the blocking call that

@@ -156,14 +156,14 @@ int pselect_for(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
 using namespace greenrun;
 
 GREENRUN_EXPORT int poll(struct pollfd* fds, nfds_t nfds, int timeout) {
-  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::nothing_else_runs())
+  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::alone())
     return real::poll(fds, nfds, timeout);
   return shim::poll_for(fds, nfds, timeout);
 }
 
 GREENRUN_EXPORT int ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec* timeout,
                           const sigset_t* sigmask) {
-  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::nothing_else_runs())
+  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::alone())
     return real::ppoll(fds, nfds, timeout, sigmask);
   return shim::ppoll_for(fds, nfds, timeout, sigmask);
 }
@@ -172,14 +172,14 @@ GREENRUN_EXPORT int ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec
 // than the type says): such calls go straight through, as blocking calls.
 GREENRUN_EXPORT int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
                            struct timeval* timeout) {
-  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::nothing_else_runs() || nfds > FD_SETSIZE)
+  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::alone() || nfds > FD_SETSIZE)
     return real::select(nfds, readfds, writefds, exceptfds, timeout);
   return shim::select_for(nfds, readfds, writefds, exceptfds, timeout);
 }
 
 GREENRUN_EXPORT int pselect(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
                             const struct timespec* timeout, const sigset_t* sigmask) {
-  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::nothing_else_runs() || nfds > FD_SETSIZE)
+  if (!rt::on_green_thread(rt::CallFamily::poll) || shim::alone() || nfds > FD_SETSIZE)
     return real::pselect(nfds, readfds, writefds, exceptfds, timeout, sigmask);
   return shim::pselect_for(nfds, readfds, writefds, exceptfds, timeout, sigmask);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "green_thread.h"
+#include "hub.h"
 
 namespace greenrun::shim {
 
@@ -55,6 +56,10 @@ struct PosixThread {
   bool restartable_call = false;
   std::uint64_t pending_signals = 0;
 };
+
+// Only the root and the hub's own thread exist (call on a green thread): nobody could use the
+// time a park gives away, so a blocking call may go straight to libc.
+inline bool alone() { return rt::current()->hub->alone(); }
 
 // The record of the calling green thread (nullptr off green threads).
 PosixThread* self();

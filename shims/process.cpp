@@ -29,8 +29,6 @@ namespace {
 constexpr rt::Nanos kFirstPoll = 1'000'000;
 constexpr rt::Nanos kLastPoll = 16'000'000;
 
-bool alone() { return rt::current()->hub->threads_alive() <= 2; }
-
 // A pidfd for the child being waited for, closed however the wait ends (a cancellation
 // unwinds through here). -1 when there is none: polling then.
 class PidFd {

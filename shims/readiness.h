@@ -13,10 +13,6 @@
 
 namespace greenrun::shim {
 
-// With only the root and the hub alive nobody could use the time a park gives away: the
-// blocking libc call is then exact and cheapest.
-inline bool nothing_else_runs() { return rt::current()->hub->threads_alive() <= 2; }
-
 // What the kernel accepts as a relative timeout (poll_select_set_timeout).
 inline bool timeout_valid(const timespec& t) {
   return t.tv_sec >= 0 && t.tv_nsec >= 0 && t.tv_nsec < 1'000'000'000;

@@ -18,11 +18,6 @@
 namespace greenrun::shim {
 namespace {
 
-bool alone() {
-  // The root and the hub's own thread: nobody else could use the time we would give away.
-  return rt::current()->hub->threads_alive() <= 2;
-}
-
 // Parks until `deadline`. Returns 0, or EINTR when interrupted (its remaining time in *left).
 int sleep_until(rt::Nanos deadline, rt::Nanos* left) {
   rt::Scheduler& s = rt::current()->hub->scheduler();
