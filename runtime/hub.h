@@ -113,7 +113,6 @@ class Hub {
   // Nothing exists but the root and the hub's own thread: a blocking call could hold nobody up,
   // so a shim may just make it natively.
   bool alone() const { return alive_ <= 2; }
-  void on_thread_freed() { --alive_; }
   void destroy_thread(GreenThread* t);
 
  private:

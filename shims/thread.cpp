@@ -138,8 +138,6 @@ int join(pthread_t handle, void** result, rt::Nanos deadline, bool try_only) {
 
 }  // namespace
 
-std::size_t unfinished_threads() { return running_threads; }
-
 void survive_fork(PosixThread* survivor) {
   forget_other_threads(survivor);
   thread_finished = rt::WaitList();  // its waiters were the parent's threads

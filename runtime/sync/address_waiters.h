@@ -27,11 +27,6 @@ class AddressWaiters {
   std::size_t move(const void* from, const void* to, std::size_t count);
   bool has_waiters(const void* address) const { return lists_.count(address) != 0; }
   std::size_t waiter_count(const void* address) const;
-  // Every address with waiters, for the deadlock report and the stack dump.
-  template <class F>
-  void for_each(F&& f) const {
-    for (const auto& [address, list] : lists_) f(address, list);
-  }
 
  private:
   std::unordered_map<const void*, WaitList> lists_;
