@@ -8,7 +8,7 @@
 namespace greenrun::preload {
 
 struct Config {
-  std::size_t stack_size = 256 * 1024;  // GREENRUN_STACK_SIZE: default for pthread_create
+  std::size_t stack_size = 0;  // GREENRUN_STACK_SIZE: default for pthread_create; 0: glibc's
   bool inherit = true;                  // GREENRUN_INHERIT: exec'd children keep the preload
   int dump_signal = 3;                  // GREENRUN_DUMP_SIGNAL: SIGQUIT (3); 0 for none
   int blocking_ms = 0;                  // GREENRUN_BLOCKING_MS: 0 for off

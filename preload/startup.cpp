@@ -12,12 +12,14 @@
 #include <string_view>
 
 #include "config.h"
+#include "diagnostics.h"
 #include "hub.h"
 #include "observe.h"
 #include "posix_thread.h"
 #include "real.h"
 #include "thread_report.h"
 #include "threadpool.h"
+#include "tls_block.h"
 
 namespace greenrun::preload {
 namespace {
@@ -94,7 +96,14 @@ rt::Hub* ensure_hub() {
   // threads start on first use only. A UV_THREADPOOL_SIZE the user set is left alone.
   rt::size_threadpool(kThreadpoolSize);
   rt::Hub& hub = rt::Hub::get();
-  hub.set_default_stack_size(config().stack_size);
+  // On the main OS thread, before any green thread has TLS of its own: the check builds its
+  // probe block from this thread's.
+  const char* why = nullptr;
+  if (!rt::tls::available(&why))
+    rt::warn(hub.root(), why,
+             "green threads share the main thread's thread-local storage, errno and thread "
+             "descriptor; report this glibc version to greenrun");
+  if (config().stack_size) hub.set_default_stack_size(config().stack_size);
   hub.set_deadlock_handler(&report_deadlock);
   hub.set_interrupt_hook(&shim::test_cancel);
   hub.set_resume_hook([](rt::GreenThread* t) {

@@ -160,7 +160,7 @@ int start_blocking_monitor(Hub& hub, int threshold_ms, int sample_signal) {
   m->hub = &hub;
   m->hub_tid = static_cast<pid_t>(syscall(SYS_gettid));
   m->threshold_ms = threshold_ms;
-  m->running = &detail::t_current;
+  m->running = hub.running_slot();
   if (sample_signal) {
     struct sigaction old {};
     if (sigaction(sample_signal, nullptr, &old) == 0 && old.sa_handler == SIG_DFL &&

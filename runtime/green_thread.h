@@ -63,6 +63,7 @@ struct GreenThread {
   bool keeps_itself = false;  // holds a reference to itself until it dies (spawned threads)
   bool in_runtime = false;    // inside a RuntimeCall: shims pass through
   bool resume_hook = false;   // run the hub's resume hook when it next resumes from a park
+  bool own_tls = false;       // runs with a TLS block of its own (tls_block.h)
   int hooks_deferred = 0;     // > 0 inside wait_on/wait_any, until its waiters are unlinked
   int saved_errno = 0;
   ExceptionState saved_exceptions;
@@ -70,6 +71,7 @@ struct GreenThread {
   std::any transfer_value;            // greenlet switch: the value handed to this thread
   std::exception_ptr transfer_error;  // greenlet switch: an exception handed to this thread
   Stack stack;
+  void* tls = nullptr;        // the thread pointer it runs with (its own, or its OS thread's)
   GreenThread* run_next = nullptr;  // run-queue link
   GreenThread* all_prev = nullptr;  // the hub's list of every thread not yet freed
   GreenThread* all_next = nullptr;

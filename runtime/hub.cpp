@@ -23,6 +23,7 @@
 
 #include "diagnostics.h"
 #include "stack_overflow.h"
+#include "tls_block.h"
 
 namespace greenrun::rt {
 namespace {
@@ -32,6 +33,10 @@ namespace {
 void thread_entry() {
   GreenThread* self = current();
   self->hub->reap();
+  if (self->own_tls)
+    tls::start_on_current_thread();
+  else
+    *self->hub->exception_state() = ExceptionState{};  // not the state of who started it
   errno = 0;
   self->body(self);
   fatal(self, "a green thread body returned without exiting", "report this as a greenrun bug");
@@ -50,6 +55,10 @@ Hub::Hub() : scheduler_(*this) {
   install_overflow_handler();
   exception_state_ = reinterpret_cast<ExceptionState*>(abi::__cxa_get_globals());
   errno_location_ = &errno;
+  os_tls_ = read_thread_pointer();
+  shared_current_ = &detail::t_current;
+  current_slot_ = reinterpret_cast<char*>(&detail::t_current) - static_cast<char*>(os_tls_);
+  hub_slot_ = reinterpret_cast<char*>(&t_hub) - static_cast<char*>(os_tls_);
   uv_loop_init(&loop_);
   uv_timer_init(&loop_, &timer_);
   timer_.data = this;
@@ -62,11 +71,13 @@ Hub::Hub() : scheduler_(*this) {
   root_->id = next_id_++;
   root_->is_root = true;
   root_->state = ThreadState::running;
+  root_->tls = os_tls_;
   root_->refs = 1;  // never freed
   ++alive_;
   link(root_);
   set_name(root_, "main");
   set_current(root_);
+  running_ = root_;
 
   int error = 0;
   hub_thread_ = create_thread(&hub_body, this, kHubStackSize, &error);
@@ -78,9 +89,18 @@ Hub::Hub() : scheduler_(*this) {
 
 GreenThread* Hub::create_thread(void (*body)(GreenThread*), void* user, std::size_t stack_size,
                                 int* error) {
+  ThreadSpec spec;
+  spec.stack_size = stack_size;
+  return create_thread(body, user, spec, error);
+}
+
+GreenThread* Hub::create_thread(void (*body)(GreenThread*), void* user, const ThreadSpec& spec,
+                                int* error) {
   Stack stack;
-  int rc = stacks_.acquire(stack_size ? stack_size : default_stack_size_, stack);
-  if (rc != 0) {
+  std::size_t size = spec.stack_size ? spec.stack_size : default_stack_size_;
+  if (spec.user_stack) {
+    stack = Stack{nullptr, 0, spec.user_stack, size, 0, GuardKind::none};
+  } else if (int rc = stacks_.acquire(size, stack, spec.guard_size); rc != 0) {
     *error = -rc;
     return nullptr;
   }
@@ -90,17 +110,55 @@ GreenThread* Hub::create_thread(void (*body)(GreenThread*), void* user, std::siz
     *error = ENOMEM;
     return nullptr;
   }
+  // As glibc does, the TLS block takes the top of the stack, and the rest must leave room to run.
+  std::size_t usable = stack.size;
+  t->tls = os_tls_;
+  if (spec.own_tls) {
+    constexpr std::size_t kMinimalRest = 4096;  // glibc's MINIMAL_REST_STACK
+    if (stack.size < tls::reserve() + kMinimalRest) {
+      stacks_.release(stack);
+      delete t;
+      *error = EINVAL;
+      return nullptr;
+    }
+    StackDescription described;
+    described.block = stack.mapping ? stack.mapping : stack.lo;
+    described.block_size = stack.mapping ? stack.mapping_size : stack.size;
+    described.guard_size = described.reported_guard_size = stack.guard_size;
+    described.user_stack = spec.user_stack != nullptr;
+    void* tp = tls::build(stack.hi(), described);
+    if (!tp) {
+      stacks_.release(stack);
+      delete t;
+      *error = EAGAIN;
+      return nullptr;
+    }
+    // The runtime's own thread-local slots in the new block: who runs on it, and its hub.
+    *reinterpret_cast<GreenThread**>(static_cast<char*>(tp) + current_slot_) = t;
+    *reinterpret_cast<Hub**>(static_cast<char*>(tp) + hub_slot_) = this;
+    t->tls = tp;
+    t->own_tls = true;
+    usable -= tls::reserve();
+  }
   t->stack = stack;
   t->hub = this;
   t->id = next_id_++;
   t->body = body;
   t->user = user;
   t->parent = current() ? current() : root_;
-  context_make(t->context, stack.lo, stack.size, &thread_entry);
+  context_make(t->context, stack.lo, usable, &thread_entry);
   ++alive_;
   if (alive_ > stats_.peak_alive) stats_.peak_alive = alive_;
   link(t);
   return t;
+}
+
+void Hub::release_stack(GreenThread* t) {
+  if (t->own_tls && t->tls) {
+    tls::release(t->tls);
+    t->tls = nullptr;
+  }
+  stacks_.release(t->stack);
 }
 
 void Hub::link(GreenThread* t) {
@@ -115,7 +173,7 @@ void Hub::unlink(GreenThread* t) {
 }
 
 void Hub::destroy_thread(GreenThread* t) {
-  if (t->stack.mapping) stacks_.release(t->stack);
+  release_stack(t);
   if (t->on_free) t->on_free(t);
   --alive_;
   unlink(t);
@@ -125,7 +183,7 @@ void Hub::destroy_thread(GreenThread* t) {
 void Hub::reap_dying() {
   GreenThread* t = dying_;
   dying_ = nullptr;
-  stacks_.release(t->stack);
+  release_stack(t);
   scheduler_.wake_all(t->joiners);
   if (t->keeps_itself) {
     t->keeps_itself = false;

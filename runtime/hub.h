@@ -14,6 +14,7 @@
 #include "stack_pool.h"
 #include "stats.h"
 #include "sync/address_waiters.h"
+#include "thread_pointer.h"
 
 namespace greenrun::rt {
 
@@ -22,6 +23,16 @@ namespace greenrun::rt {
 struct RemoteTask {
   RemoteTask* next = nullptr;
   void (*run)(RemoteTask*) = nullptr;
+};
+
+// How to make a new thread: its stack, and whether it gets thread-local storage of its own.
+struct ThreadSpec {
+  std::size_t stack_size = 0;  // usable bytes; 0: the hub's default
+  std::size_t guard_size = StackPool::kDefaultGuard;
+  void* user_stack = nullptr;  // memory the program supplied (stack_size bytes), used as given
+  // A TLS block at the top of the stack (tls_block.h), as a pthread has; otherwise the thread
+  // shares its OS thread's TLS, as greenlets do. Only where tls::available().
+  bool own_tls = false;
 };
 
 class Hub {
@@ -40,6 +51,13 @@ class Hub {
   AddressWaiters& address_waiters() { return address_waiters_; }
   FdTable& fds() { return fds_; }
   GreenThread* root() { return root_; }
+  // Where the current-thread slot of the OS thread's own TLS is (switch_to writes it for
+  // threads that share that TLS; a thread with TLS of its own has its slot set once).
+  GreenThread** shared_current() { return shared_current_; }
+  // The thread running on the hub's OS thread, for the blocking monitor on another OS thread
+  // (a thread with TLS of its own is not in the shared slot).
+  GreenThread* const* running_slot() const { return &running_; }
+  void set_running(GreenThread* t) { running_ = t; }
   GreenThread* hub_thread() { return hub_thread_; }
   ExceptionState* exception_state() { return exception_state_; }
   int* errno_location() { return errno_location_; }  // this OS thread's errno
@@ -54,6 +72,10 @@ class Hub {
   // it (gevent-style spawn) or switch to it (greenlet-style). Returns nullptr and sets *error
   // to EINVAL (stack too small) or ENOMEM.
   GreenThread* create_thread(void (*body)(GreenThread*), void* user, std::size_t stack_size,
+                             int* error);
+  // The same with everything a pthread attribute can ask for. EINVAL also when the stack cannot
+  // hold the TLS block; EAGAIN when the loader cannot allocate the thread's TLS.
+  GreenThread* create_thread(void (*body)(GreenThread*), void* user, const ThreadSpec& spec,
                              int* error);
   std::size_t default_stack_size() const { return default_stack_size_; }
   void set_default_stack_size(std::size_t size) { default_stack_size_ = size; }
@@ -124,6 +146,7 @@ class Hub {
   void arm_timer();
   void drain_posted();
   void reap_dying();
+  void release_stack(GreenThread* t);  // and its TLS block, once nothing runs on it
   void link(GreenThread* t);
   void unlink(GreenThread* t);
   void handle_deadlock();
@@ -142,6 +165,14 @@ class Hub {
   GreenThread* all_tail_ = nullptr;
   ExceptionState* exception_state_ = nullptr;
   int* errno_location_ = nullptr;
+  // The OS thread's own TLS, shared by the root, the hub and greenlets: where its copy of the
+  // runtime's "current thread" slot is, and where each slot sits relative to a thread pointer
+  // (the same in every block: the loader lays out static TLS once).
+  void* os_tls_ = nullptr;
+  GreenThread** shared_current_ = nullptr;
+  std::ptrdiff_t current_slot_ = 0;
+  std::ptrdiff_t hub_slot_ = 0;
+  GreenThread* running_ = nullptr;
   DeadlockHandler deadlock_handler_ = nullptr;
   InterruptHook interrupt_hook_ = nullptr;
   ResumeHook resume_hook_ = nullptr;
@@ -163,18 +194,28 @@ inline void switch_to(GreenThread* target) {
   if (self->stack.guard == GuardKind::canary && self->stack.mapping) [[unlikely]]
     check_stack(self);
   Hub* hub = self->hub;
-  ExceptionState* live = hub->exception_state();
-  int* error_number = hub->errno_location();  // errno, without a call to __errno_location
-  self->saved_errno = *error_number;
-  self->saved_exceptions = *live;
   ++hub->stats().switches;
-  *live = target->saved_exceptions;  // a thread not started yet has the empty one it was made with
   target->state = ThreadState::running;
-  set_current(target);
+  // errno and the C++ exception state live in TLS. A thread with TLS of its own keeps them
+  // there; threads that share their OS thread's TLS (root, hub, greenlets) save them on the way
+  // out and put them back when resumed. The shared slot is read and written through its
+  // address, never through the thread pointer, which may be another thread's here.
+  const bool shares_tls = !self->own_tls;
+  ExceptionState* live = hub->exception_state();
+  int* error_number = hub->errno_location();  // the OS thread's errno, without a call
+  if (shares_tls) {
+    self->saved_errno = *error_number;
+    self->saved_exceptions = *live;
+  }
+  if (!target->own_tls) *hub->shared_current() = target;
+  hub->set_running(target);
+  if (target->tls != self->tls) write_thread_pointer(target->tls);
   context_switch(self->context, target->context);
-  // Resumed, on the same OS thread (error_number is still ours); whoever switched here has
-  // already restored our exception state.
-  *error_number = self->saved_errno;
+  // Resumed: whoever switched here has pointed the thread pointer back at our TLS.
+  if (shares_tls) {
+    *error_number = self->saved_errno;
+    *live = self->saved_exceptions;
+  }
   hub->reap();
 }
 

@@ -63,18 +63,20 @@ void StackPool::limit_guards(bool allow_guard_region, std::size_t guard_page_bud
   guard_page_budget_ = guard_page_budget;
 }
 
-int StackPool::acquire(std::size_t size, Stack& out) {
+int StackPool::acquire(std::size_t size, Stack& out, std::size_t guard_size) {
   if (size < kMinimumSize) return -EINVAL;
   size = (size + page_size_ - 1) & ~(page_size_ - 1);
-  FreeStacks& free = free_by_size_[size];
+  guard_size = guard_size == kDefaultGuard ? page_size_ : (guard_size + page_size_ - 1) & ~(page_size_ - 1);
+  const Shape shape{size, guard_size};
+  FreeStacks& free = free_by_shape_[shape];
   if (!free.stacks.empty()) {
     out = free.stacks.back();
     free.stacks.pop_back();
     if (free.trimmed > free.stacks.size()) free.trimmed = free.stacks.size();
     return 0;
   }
-  const std::size_t stride = size + page_size_;
-  Slab& slab = slabs_[size];
+  const std::size_t stride = size + guard_size;
+  Slab& slab = slabs_[shape];
   if (slab.left == 0) {
     std::size_t length = stride * kSlabStacks;
     void* m = mmap(nullptr, length, PROT_READ | PROT_WRITE,
@@ -84,7 +86,7 @@ int StackPool::acquire(std::size_t size, Stack& out) {
     slab.next = static_cast<char*>(m);
     slab.left = kSlabStacks;
   }
-  out = Stack{slab.next, stride, slab.next + page_size_, size, GuardKind::canary};
+  out = Stack{slab.next, stride, slab.next + guard_size, size, guard_size, GuardKind::canary};
   slab.next += stride;
   --slab.left;
   install_guard(out);
@@ -92,14 +94,18 @@ int StackPool::acquire(std::size_t size, Stack& out) {
 }
 
 void StackPool::install_guard(Stack& s) {
+  if (s.guard_size == 0) {
+    s.guard = GuardKind::none;
+    return;
+  }
   if (guard_region_works_) {
-    if (madvise(s.mapping, page_size_, kMadvGuardInstall) == 0) {
+    if (madvise(s.mapping, s.guard_size, kMadvGuardInstall) == 0) {
       s.guard = GuardKind::guard_region;
       return;
     }
     guard_region_works_ = false;  // EINVAL: an older kernel
   }
-  if (guard_page_budget_ > 0 && mprotect(s.mapping, page_size_, PROT_NONE) == 0) {
+  if (guard_page_budget_ > 0 && mprotect(s.mapping, s.guard_size, PROT_NONE) == 0) {
     --guard_page_budget_;
     s.guard = GuardKind::guard_page;
     return;
@@ -111,7 +117,7 @@ void StackPool::install_guard(Stack& s) {
 void StackPool::release(Stack& s) {
   if (!s.mapping) return;
   if (s.guard == GuardKind::canary) *static_cast<std::uint64_t*>(s.lo) = kCanary;
-  FreeStacks& free = free_by_size_[s.size];
+  FreeStacks& free = free_by_shape_[Shape{s.size, s.guard_size}];
   free.stacks.push_back(s);
   s = Stack{};
   if (free.stacks.size() - free.trimmed > 2 * kCachedPerSize) trim(free);

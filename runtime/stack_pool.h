@@ -18,6 +18,7 @@ enum class GuardKind : std::uint8_t {
   guard_region,  // madvise(MADV_GUARD_INSTALL): faults below the stack, no extra mapping
   guard_page,    // mprotect(PROT_NONE) page: faults, but splits the mapping (vm.max_map_count)
   canary,        // a value at the lowest word, checked at every switch away from the thread
+  none,          // asked for (guard size 0), or memory the program supplied: as with glibc
 };
 
 struct Stack {
@@ -25,6 +26,7 @@ struct Stack {
   std::size_t mapping_size = 0;
   void* lo = nullptr;            // lowest usable byte; the stack grows down towards it
   std::size_t size = 0;          // usable bytes
+  std::size_t guard_size = 0;    // bytes of guard below `lo` (0 for none)
   GuardKind guard = GuardKind::canary;
 
   void* hi() const { return static_cast<char*>(lo) + size; }
@@ -46,7 +48,10 @@ class StackPool {
   ~StackPool();
 
   // 0 on success; -EINVAL when size is below kMinimumSize; -ENOMEM when mmap fails.
-  int acquire(std::size_t size, Stack& out);
+  // `guard_size` (rounded up to pages; 0 for none) is the guard below the stack, as
+  // pthread_attr_setguardsize asks; kDefaultGuard is one page.
+  static constexpr std::size_t kDefaultGuard = ~std::size_t{0};
+  int acquire(std::size_t size, Stack& out, std::size_t guard_size = kDefaultGuard);
   void release(Stack& stack);
 
   // For canary stacks: false once something wrote over the lowest word.
@@ -59,6 +64,10 @@ class StackPool {
 
  private:
   void install_guard(Stack& stack);
+  using Shape = std::pair<std::size_t, std::size_t>;  // usable size, guard size
+  struct ShapeHash {
+    std::size_t operator()(const Shape& s) const { return s.first ^ (s.second << 20); }
+  };
 
   std::size_t page_size_;
   bool guard_region_works_ = true;   // until the kernel answers EINVAL once
@@ -74,8 +83,8 @@ class StackPool {
     std::size_t trimmed = 0;
   };
   void trim(FreeStacks& free);
-  std::unordered_map<std::size_t, FreeStacks> free_by_size_;
-  std::unordered_map<std::size_t, Slab> slabs_;
+  std::unordered_map<Shape, FreeStacks, ShapeHash> free_by_shape_;
+  std::unordered_map<Shape, Slab, ShapeHash> slabs_;
   std::vector<std::pair<void*, std::size_t>> mappings_;
 };
 

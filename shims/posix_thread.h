@@ -45,6 +45,9 @@ struct PosixThread {
   // Thread-specific data: (key generation, value) by key.
   std::vector<std::pair<std::uint64_t, const void*>> specific;
   bool fork_root = false;  // the thread fork() was called on, in the child: it ends the process
+  // Its thread id, as gettid() gives it: the process id for the main thread, and for every
+  // other green thread a number no kernel task can have (see green_tid()).
+  pid_t tid = 0;
   int sched_policy = SCHED_OTHER;
   int sched_priority = 0;
   // Signals (shims/signal.cpp). The thread's own mask, meaningful once has_signal_mask is set
@@ -55,6 +58,15 @@ struct PosixThread {
   bool has_signal_mask = false;
   bool restartable_call = false;
   std::uint64_t pending_signals = 0;
+  // Identity (shims/thread_identity.cpp): what the kernel keeps per task and reports for the
+  // thread's id. Until a thread sets its own nice value or CPU mask it has its OS thread's;
+  // until it is named it has the OS thread's name (what a new task inherits).
+  bool named = false;               // named by the program (perhaps ""), not inheriting
+  bool sched_reset_on_fork = false;  // SCHED_RESET_ON_FORK, as sched_getscheduler reports it
+  bool has_nice = false;
+  int nice = 0;
+  bool has_affinity = false;
+  cpu_set_t affinity{};
 };
 
 // Only the root and the hub's own thread exist (call on a green thread): nobody could use the
@@ -65,6 +77,14 @@ inline bool alone() { return rt::current()->hub->alone(); }
 PosixThread* self();
 // The record behind a pthread_t, or nullptr if it names no green thread we know.
 PosixThread* find(pthread_t handle);
+// The live green thread whose thread id is `tid` (the main thread's is the process id), or
+// nullptr. Only on the hub's OS thread.
+PosixThread* find_by_tid(pid_t tid);
+// The thread id given to a green thread: kFirstGreenTid and above, beyond the kernel's
+// PID_MAX_LIMIT, so it can never name a real task (a call that reaches the kernel with it
+// gets ESRCH, as for a thread that has exited).
+inline constexpr pid_t kFirstGreenTid = 4194304;  // PID_MAX_LIMIT on 64-bit Linux
+pid_t green_tid(const rt::GreenThread* g);
 // The root (main) thread's record, created with the hub.
 PosixThread* adopt_root(rt::GreenThread* root);
 

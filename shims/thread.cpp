@@ -9,8 +9,10 @@
 
 #include <new>
 
+#include "config.h"
 #include "export.h"
 #include "hub.h"
+#include "tls_block.h"
 #include "posix_thread.h"
 #include "real.h"
 #include "startup.h"
@@ -59,25 +61,64 @@ void posix_body(rt::GreenThread* g) {
     p->result = p->start(p->arg);
   }
   p->exit_landing = nullptr;
+  // glibc's order at thread exit: thread_local destructors, then pthread_key destructors.
+  if (g->own_tls) rt::tls::run_thread_local_destructors();
   bool fork_root = p->fork_root;  // finish() may free a detached record
   finish(p);
   if (fork_root) finish_fork_root(g->hub->scheduler());
   g->hub->scheduler().exit_current();
 }
 
+// glibc's default stack size for a new thread: the RLIMIT_STACK soft limit at start-up, or what
+// pthread_setattr_default_np set since.
+std::size_t glibc_default_stack_size() {
+  pthread_attr_t defaults;
+  std::size_t size = 0;
+  if (pthread_getattr_default_np(&defaults) == 0) {
+    pthread_attr_getstacksize(&defaults, &size);
+    pthread_attr_destroy(&defaults);
+  }
+  return size ? size : 8 << 20;
+}
+
+// For a thread that did not ask for a size: GREENRUN_STACK_SIZE when set, else glibc's.
+std::size_t default_stack_size() {
+  std::size_t configured = preload::config().stack_size;
+  return configured ? configured : glibc_default_stack_size();
+}
+
+// What pthread_create's attributes ask of the new thread's stack and TLS.
+rt::ThreadSpec spec_from(const pthread_attr_t* attr, int& detach) {
+  rt::ThreadSpec spec;
+  spec.own_tls = rt::tls::available();
+  detach = PTHREAD_CREATE_JOINABLE;
+  if (!attr) {
+    spec.stack_size = default_stack_size();
+    return spec;
+  }
+  pthread_attr_getdetachstate(attr, &detach);
+  pthread_attr_getstacksize(attr, &spec.stack_size);  // glibc's default when none was set
+  if (preload::config().stack_size && spec.stack_size == glibc_default_stack_size())
+    spec.stack_size = preload::config().stack_size;
+  pthread_attr_getguardsize(attr, &spec.guard_size);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  void* top = nullptr;  // pthread_attr_getstack cannot say "none set"; this can
+  pthread_attr_getstackaddr(attr, &top);
+#pragma GCC diagnostic pop
+  if (top) spec.user_stack = static_cast<char*>(top) - spec.stack_size;
+  return spec;
+}
+
 int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
   if (!out || !start) return EINVAL;
   rt::Hub* hub = preload::ensure_hub();
-  std::size_t stack_size = 0;
-  int detach = PTHREAD_CREATE_JOINABLE;
-  if (attr) {
-    pthread_attr_getstacksize(attr, &stack_size);
-    pthread_attr_getdetachstate(attr, &detach);
-  }
+  int detach;
+  rt::ThreadSpec spec = spec_from(attr, detach);
   auto* p = new (std::nothrow) PosixThread();
   if (!p) return EAGAIN;
   int error = 0;
-  rt::GreenThread* g = hub->create_thread(&posix_body, nullptr, stack_size, &error);
+  rt::GreenThread* g = hub->create_thread(&posix_body, nullptr, spec, &error);
   if (!g) {
     delete p;
     return error == EINVAL ? EINVAL : EAGAIN;
@@ -94,6 +135,7 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*), vo
   p->detached = detach == PTHREAD_CREATE_DETACHED;
   inherit_signal_mask(p);
   register_thread(p);
+  if (g->own_tls) rt::tls::set_tid(g->tls, p->tid);
   ++running_threads;
   // glibc clears this on the first pthread_create; libstdc++ reads it to skip synchronisation
   // (std::stop_token, for one, then never releases a waiting std::stop_callback).

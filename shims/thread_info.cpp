@@ -9,12 +9,14 @@
 #include <sched.h>
 #include <signal.h>
 
+#include <climits>
 #include <cstring>
 
 #include "export.h"
 #include "hub.h"
 #include "posix_thread.h"
 #include "real.h"
+#include "thread_identity.h"
 
 using namespace greenrun;
 
@@ -41,7 +43,7 @@ GREENRUN_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t* attr) noexce
   if (rc != 0) return rc;
   const rt::Stack& s = p->green->stack;
   pthread_attr_setstack(attr, s.lo, s.size);
-  pthread_attr_setguardsize(attr, static_cast<char*>(s.lo) - static_cast<char*>(s.mapping));
+  pthread_attr_setguardsize(attr, s.guard_size);
   pthread_attr_setdetachstate(attr, p->detached ? PTHREAD_CREATE_DETACHED : PTHREAD_CREATE_JOINABLE);
   return 0;
 }
@@ -55,20 +57,18 @@ GREENRUN_EXPORT int pthread_setname_np(pthread_t t, const char* name) noexcept {
     return rc;
   }
   if (std::strlen(name) > 15) return ERANGE;  // glibc's limit: 16 bytes with the NUL
-  rt::set_name(p->green, name);
+  shim::set_name_of(p, name, 15);
   return 0;
 }
 
 GREENRUN_EXPORT int pthread_getname_np(pthread_t t, char* buf, size_t len) noexcept {
   shim::PosixThread* p = green(t);
   if (!p) return unknown(t, "pthread_getname_np") ? ESRCH : real::pthread_getname_np(t, buf, len);
-  const char* name = p->green->name;
-  if (!name[0]) name = program_invocation_short_name;  // a new thread inherits the comm name
+  char name[16];
+  shim::name_of(p, name);  // what prctl(PR_GET_NAME) and /proc/.../comm give too
   std::size_t n = std::strlen(name);
-  if (n > 15) n = 15;
   if (len < n + 1) return ERANGE;
-  std::memcpy(buf, name, n);
-  buf[n] = '\0';
+  std::memcpy(buf, name, n + 1);
   return 0;
 }
 
@@ -76,7 +76,7 @@ GREENRUN_EXPORT int pthread_getschedparam(pthread_t t, int* policy,
                                           struct sched_param* param) noexcept {
   shim::PosixThread* p = green(t);
   if (!p) return unknown(t, "pthread_getschedparam") ? ESRCH : real::pthread_getschedparam(t, policy, param);
-  *policy = p->sched_policy;
+  *policy = shim::scheduler_of(p);  // what sched_getscheduler gives for its thread id
   param->sched_priority = p->sched_priority;
   return 0;
 }
@@ -85,11 +85,9 @@ GREENRUN_EXPORT int pthread_setschedparam(pthread_t t, int policy,
                                           const struct sched_param* param) noexcept {
   shim::PosixThread* p = green(t);
   if (!p) return unknown(t, "pthread_setschedparam") ? ESRCH : real::pthread_setschedparam(t, policy, param);
-  int lo = sched_get_priority_min(policy), hi = sched_get_priority_max(policy);
-  if (lo < 0 || param->sched_priority < lo || param->sched_priority > hi) return EINVAL;
-  p->sched_policy = policy;
-  p->sched_priority = param->sched_priority;
-  return 0;
+  // glibc makes this sched_setscheduler on the thread's id: the same checks, the same record.
+  if (policy < 0) return EINVAL;
+  return static_cast<int>(-shim::set_scheduler_of(p, policy, param));
 }
 
 GREENRUN_EXPORT int pthread_setschedprio(pthread_t t, int priority) noexcept {
@@ -97,25 +95,25 @@ GREENRUN_EXPORT int pthread_setschedprio(pthread_t t, int priority) noexcept {
   if (!p) return unknown(t, "pthread_setschedprio") ? ESRCH : real::pthread_setschedprio(t, priority);
   sched_param param{};
   param.sched_priority = priority;
-  return pthread_setschedparam(t, p->sched_policy, &param);
+  return static_cast<int>(-shim::set_scheduler_of(p, -1, &param));  // glibc: sched_setparam
 }
 
+// A green thread's CPU mask is its own record (shims/thread_identity.cpp), shared with
+// sched_[gs]etaffinity on its thread id; it runs where the hub's OS thread runs whatever it says.
 GREENRUN_EXPORT int pthread_getaffinity_np(pthread_t t, size_t size, cpu_set_t* set) noexcept {
-  if (!green(t)) return unknown(t, "pthread_getaffinity_np") ? ESRCH : real::pthread_getaffinity_np(t, size, set);
-  // Every green thread runs where the hub's OS thread runs.
-  return real::pthread_getaffinity_np(real::pthread_self(), size, set);
+  shim::PosixThread* p = green(t);
+  if (!p) return unknown(t, "pthread_getaffinity_np") ? ESRCH : real::pthread_getaffinity_np(t, size, set);
+  long n = shim::affinity_of(p, size < INT_MAX ? size : INT_MAX, set);
+  if (n < 0) return static_cast<int>(-n);
+  std::memset(reinterpret_cast<char*>(set) + n, 0, size - static_cast<size_t>(n));  // as glibc
+  return 0;
 }
 
 GREENRUN_EXPORT int pthread_setaffinity_np(pthread_t t, size_t size,
                                            const cpu_set_t* set) noexcept {
-  if (!green(t)) return unknown(t, "pthread_setaffinity_np") ? ESRCH : real::pthread_setaffinity_np(t, size, set);
-  // Pinning one green thread would pin them all: validate, and leave the hub where it is.
-  cpu_set_t current;
-  if (real::pthread_getaffinity_np(real::pthread_self(), sizeof current, &current) != 0)
-    return EINVAL;
-  cpu_set_t both;
-  CPU_AND_S(size < sizeof both ? size : sizeof both, &both, &current, set);
-  return CPU_COUNT_S(size < sizeof both ? size : sizeof both, &both) ? 0 : EINVAL;
+  shim::PosixThread* p = green(t);
+  if (!p) return unknown(t, "pthread_setaffinity_np") ? ESRCH : real::pthread_setaffinity_np(t, size, set);
+  return static_cast<int>(-shim::set_affinity_of(p, size, set));
 }
 
 GREENRUN_EXPORT int pthread_getcpuclockid(pthread_t t, clockid_t* clock) noexcept {
