@@ -64,6 +64,7 @@ class StackPool {
 
  private:
   void install_guard(Stack& stack);
+  bool guard_whole_slab(char* base, std::size_t stride, std::size_t guard_size);
   using Shape = std::pair<std::size_t, std::size_t>;  // usable size, guard size
   struct ShapeHash {
     std::size_t operator()(const Shape& s) const { return s.first ^ (s.second << 20); }
@@ -75,6 +76,7 @@ class StackPool {
   struct Slab {  // the part of the newest mapping of one stack size not yet handed out
     char* next = nullptr;
     std::size_t left = 0;
+    bool guarded = false;  // every stack's guard region was installed with the mapping
   };
   // Free stacks of one size: the first `trimmed` gave their pages back; the rest kept them and
   // are taken first (from the back).

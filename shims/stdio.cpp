@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -163,6 +164,11 @@ FILE* own_fdopen(int fd, const char* mode) {
     return errno = ENOMEM, nullptr;
   }
   f->_fileno = fd;  // fileno() answers; glibc's cookie FILE otherwise says -2 (no descriptor)
+  // glibc's lock on a FILE would be held across the parks inside our cookie functions, and its
+  // owner is a green thread's own descriptor: a second green thread using the FILE would then
+  // wait in the kernel for a thread that cannot run. Explicit flockfile still excludes
+  // (shims/stdio_lock.cpp).
+  __fsetlocking(f, FSETLOCKING_BYCALLER);
   int saved = errno;
   if (isatty(fd)) setvbuf(f, nullptr, _IOLBF, 0);  // as glibc buffers a terminal
   errno = saved;
