@@ -13,10 +13,12 @@ namespace {
 
 constexpr unsigned long kHwcap2Fsgsbase = 1ul << 1;  // HWCAP2_FSGSBASE
 
-bool can_wrfsbase() {
-  static const bool allowed = (getauxval(AT_HWCAP2) & kHwcap2Fsgsbase) != 0;
-  return allowed;
-}
+// Read once; a plain global rather than a function-local static, whose guard would be checked
+// on every switch. Before the constructor runs nobody switches threads.
+bool g_wrfsbase = false;
+[[gnu::constructor]] void decide() { g_wrfsbase = (getauxval(AT_HWCAP2) & kHwcap2Fsgsbase) != 0; }
+
+bool can_wrfsbase() { return g_wrfsbase; }
 
 }  // namespace
 

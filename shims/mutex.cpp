@@ -25,11 +25,11 @@ constexpr int kKindMask = 3;           // PTHREAD_MUTEX_KIND_MASK_NP
 constexpr int kProcessSharedBit = 128;  // PTHREAD_MUTEX_PSHARED_BIT
 constexpr int kUnlocked = 0, kLocked = 1, kLockedWithWaiters = 2;  // glibc's __lock values
 
-// What glibc stores in __owner: the main thread keeps its kernel tid (it may have locked
-// mutexes natively before the hub existed); green threads get ids no tid can have.
+// What glibc stores in __owner: the owner's thread id, as gettid() gives it (the main thread's
+// is its kernel tid, which it may have locked mutexes with before the hub existed).
 int owner_id(const rt::GreenThread* t) {
   static const int main_tid = getpid();
-  return t->is_root ? main_tid : 0x40000000 + static_cast<int>(t->id & 0x3fffffff);
+  return t->is_root ? main_tid : green_tid(t);
 }
 
 void take(pthread_mutex_t* m, int owner) {
@@ -41,15 +41,15 @@ void take(pthread_mutex_t* m, int owner) {
 // per mutex when someone starts waiting for it, rather than leaving a silent hang.
 void warn_if_owner_exited(const pthread_mutex_t* m, const rt::GreenThread* self) {
   const int owner = m->__data.__owner;
-  if (owner < 0x40000000) return;  // unlocked, or the main thread (which cannot have exited)
-  if (!green_thread_finished(static_cast<std::uint64_t>(owner - 0x40000000))) return;
+  if (owner < kFirstGreenTid) return;  // unlocked, or the main thread (which cannot have exited)
+  if (!green_thread_finished(static_cast<std::uint64_t>(owner - kFirstGreenTid))) return;
   static auto* warned = new std::unordered_set<const void*>();  // leaked on purpose
   if (!warned->insert(m).second) return;
   char message[160];
   std::snprintf(message, sizeof message,
                 "blocked forever (natively too) on the mutex at %p: its owner, green thread #%d, "
                 "exited without unlocking it; the waiter is",
-                static_cast<const void*>(m), owner - 0x40000000);
+                static_cast<const void*>(m), owner - kFirstGreenTid);
   rt::warn(self, message, "unlock it before the thread ends, or use a robust mutex");
 }
 

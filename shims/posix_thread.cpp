@@ -66,8 +66,9 @@ PosixThread* find(pthread_t handle) {
   return it == r.end() ? nullptr : it->second;
 }
 
-std::unordered_map<pid_t, PosixThread*>& by_tid() {
-  static auto* r = new std::unordered_map<pid_t, PosixThread*>();  // leaked: see STYLE
+// By green thread id, for diagnostics about owners of locks (only the hub's OS thread).
+std::unordered_map<std::uint64_t, PosixThread*>& by_id() {
+  static auto* r = new std::unordered_map<std::uint64_t, PosixThread*>();  // leaked: see STYLE
   return *r;
 }
 
@@ -78,36 +79,35 @@ pid_t green_tid(const rt::GreenThread* g) {
 void forget_other_threads(PosixThread* survivor) {
   auto& r = registry();
   r.clear();  // the other records are leaked: their threads never run again
-  by_tid().clear();
+  by_id().clear();
   if (survivor) {
     r[survivor->handle] = survivor;
+    by_id()[survivor->green->id] = survivor;
     survivor->tid = getpid();  // the child's only thread: its id is the new process's id
-    by_tid()[survivor->tid] = survivor;
   }
 }
 
-// By green thread id, for diagnostics about owners of locks (only the hub's OS thread).
-std::unordered_map<std::uint64_t, PosixThread*>& by_id() {
-  static auto* r = new std::unordered_map<std::uint64_t, PosixThread*>();  // leaked: see STYLE
-  return *r;
-}
-
 PosixThread* find_by_tid(pid_t tid) {
-  auto it = by_tid().find(tid);
-  return it == by_tid().end() ? nullptr : it->second;
+  if (tid == getpid()) {  // the main thread, or a fork child's only thread
+    PosixThread* p = self();
+    if (p && p->tid == tid) return p;
+    auto* root = static_cast<PosixThread*>(rt::Hub::get().root()->posix);
+    return root && root->tid == tid ? root : nullptr;
+  }
+  if (tid < kFirstGreenTid) return nullptr;
+  auto it = by_id().find(static_cast<std::uint64_t>(tid - kFirstGreenTid));
+  return it == by_id().end() || it->second->tid != tid ? nullptr : it->second;
 }
 
 void register_thread(PosixThread* p) {
   p->tid = green_tid(p->green);
   registry()[p->handle] = p;
   by_id()[p->green->id] = p;
-  by_tid()[p->tid] = p;
 }
 
 void unregister_thread(PosixThread* p) {
   registry().erase(p->handle);
   by_id().erase(p->green->id);
-  by_tid().erase(p->tid);
   p->magic = 0;  // a stale handle must not look green
 }
 

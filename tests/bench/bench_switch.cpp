@@ -13,6 +13,11 @@
 //   park.scheduler       two green threads alternating through rt::Scheduler: ready(other) then
 //                        park(); each one-way switch is one ready + one park + one switch
 //   park.event           the same through the API: two greenrun::Event, set() + wait() + clear()
+//   park.scheduler_tls   park.scheduler between two threads with TLS of their own (as the
+//                        preload's pthreads have): each switch also moves the thread pointer
+//   tp.write             the anchor for that: write_thread_pointer() alone, as the switch does it
+//                        (wrfsbase here, when the kernel allows it)
+//   tp.arch_prctl        arch_prctl(ARCH_SET_FS) alone, the system call wrfsbase replaces
 // Every figure is ns per one-way switch, the best of several runs.
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -27,6 +32,12 @@
 #include "greenrun.hpp"
 #include "hub.h"
 #include "scheduler.h"
+#include "thread_pointer.h"
+#include "tls_block.h"
+
+#include <asm/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace {
 
@@ -183,6 +194,63 @@ double bench_park_scheduler(long switches) {
   });
 }
 
+// The same ping-pong between two threads made as the preload makes a pthread: TLS of their own.
+struct TlsPingPong {
+  PingPong p;
+  int me[2] = {0, 1};
+};
+
+void tls_player_body(greenrun::rt::GreenThread* self) {
+  auto* pp = static_cast<TlsPingPong*>(self->user);
+  int me = self == pp->p.thread[0] ? 0 : 1;
+  scheduler_player(pp->p, me);
+  self->hub->scheduler().exit_current();
+}
+
+double bench_park_scheduler_tls(long switches) {
+  if (!greenrun::rt::tls::available()) bench::die("no TLS of their own for green threads here");
+  greenrun::rt::Hub& hub = greenrun::rt::Hub::get();
+  return bench::best_ns_per_op(bench::runs(), switches, [&] {
+    TlsPingPong pp;
+    pp.p.limit = switches;
+    greenrun::rt::ThreadSpec spec;
+    spec.stack_size = 256 * 1024;
+    spec.own_tls = true;
+    for (auto& t : pp.p.thread) {
+      int error = 0;
+      t = hub.create_thread(&tls_player_body, &pp, spec, &error);
+      if (!t) bench::die("cannot create a thread with TLS of its own");
+      greenrun::rt::retain(t);
+    }
+    for (auto* t : pp.p.thread) hub.scheduler().ready(t);
+    for (auto* t : pp.p.thread) {  // the root parks, as join() does, so only the two take turns
+      while (!t->dead()) {
+        greenrun::rt::Waiter w;
+        hub.scheduler().wait_on(t->joiners, w, greenrun::rt::WaitReason::join, t,
+                                greenrun::rt::kNever);
+      }
+    }
+    for (auto* t : pp.p.thread) greenrun::rt::release(t);
+    if (pp.p.switches != switches) bench::die("TLS ping-pong lost a switch");
+  });
+}
+
+// Writing the thread pointer as the switch does (the same value each time: another thread's
+// block would change what this loop reads).
+double bench_tp_write(long writes) {
+  void* tp = greenrun::rt::read_thread_pointer();
+  return bench::best_ns_per_op(bench::runs(), writes, [&] {
+    for (long i = 0; i < writes; ++i) greenrun::rt::write_thread_pointer(tp);
+  });
+}
+
+double bench_tp_arch_prctl(long writes) {
+  void* tp = greenrun::rt::read_thread_pointer();
+  return bench::best_ns_per_op(bench::runs(), writes, [&] {
+    for (long i = 0; i < writes; ++i) syscall(SYS_arch_prctl, ARCH_SET_FS, tp);
+  });
+}
+
 double bench_park_event(long round_trips) {
   return bench::best_ns_per_op(bench::runs(), 2 * round_trips, [&] {
     greenrun::Event ping, pong;
@@ -238,5 +306,10 @@ int main(int argc, char** argv) {
   if (wanted("park_scheduler"))
     bench::result("park.scheduler", bench_park_scheduler(2 * fast), "ns");
   if (wanted("park_event")) bench::result("park.event", bench_park_event(fast), "ns");
+  if (wanted("park_scheduler_tls"))
+    bench::result("park.scheduler_tls", bench_park_scheduler_tls(2 * fast), "ns");
+  if (wanted("tp_write")) bench::result("tp.write", bench_tp_write(fast), "ns");
+  if (wanted("tp_arch_prctl")) bench::result("tp.arch_prctl", bench_tp_arch_prctl(slow), "ns");
+  bench::info("thread_pointer_method", greenrun::rt::thread_pointer_method());
   return 0;
 }

@@ -8,6 +8,9 @@
  *   RESULT sleepers.base_rss_mib  VmRSS before the first pthread_create
  *   RESULT sleepers.min_sleep_s   the shortest sleep a thread observed (must be >= <seconds>)
  *   RESULT sleepers.os_threads    entries of /proc/self/task while all sleep
+ *   RESULT sleepers.page_tables_mib  VmPTE (this process's page tables) while all sleep: the
+ *                                    kernel memory of lazily committed stacks (a native thread
+ *                                    also has a 16 KiB kernel stack, which VmPTE leaves out)
  * The last thread to start counts the OS threads, so it sees every other one asleep. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -23,6 +26,7 @@ static long count;
 static unsigned seconds;
 static double* slept;
 static int os_threads = -1;
+static long page_tables_kib = -1;
 
 static double now_s(void) {
   struct timespec ts;
@@ -54,7 +58,10 @@ static int count_tasks(void) {
 
 static void* sleeper(void* arg) {
   long i = (long)arg;
-  if (i == count - 1) os_threads = count_tasks();
+  if (i == count - 1) {
+    os_threads = count_tasks();
+    page_tables_kib = status_kib("VmPTE");
+  }
   double t0 = now_s();
   sleep(seconds);
   slept[i] = now_s() - t0;
@@ -89,6 +96,7 @@ int main(int argc, char** argv) {
   printf("RESULT sleepers.base_rss_mib %.4g MiB\n", base_mib);
   printf("RESULT sleepers.min_sleep_s %.4g s\n", min_sleep);
   printf("RESULT sleepers.os_threads %d threads\n", os_threads);
+  printf("RESULT sleepers.page_tables_mib %.4g MiB\n", (double)page_tables_kib / 1024.0);
   printf("INFO sleepers %ld threads x sleep(%u)\n", count, seconds);
   return 0;
 }
