@@ -223,6 +223,9 @@ inline constexpr Function<void (*)()> chk_fail{"__chk_fail"};  // glibc's fortif
 inline constexpr Function<decltype(&::fdopen)> fdopen{"fdopen"};
 inline constexpr Function<decltype(&::fclose)> fclose{"fclose"};
 inline constexpr Function<decltype(&::freopen)> freopen{"freopen"};
+inline constexpr Function<decltype(&::flockfile)> flockfile{"flockfile"};
+inline constexpr Function<decltype(&::ftrylockfile)> ftrylockfile{"ftrylockfile"};
+inline constexpr Function<decltype(&::funlockfile)> funlockfile{"funlockfile"};
 inline constexpr Function<decltype(&::pclose)> pclose{"pclose"};
 inline constexpr Function<decltype(&::closedir)> closedir{"closedir"};
 inline constexpr Function<decltype(&::fgets)> fgets{"fgets"};
@@ -268,5 +271,34 @@ inline constexpr Function<decltype(&::sigsuspend)> sigsuspend{"sigsuspend"};
 inline constexpr Function<decltype(&::pause)> pause{"pause"};
 inline constexpr Function<decltype(&::signal)> signal{"signal"};
 inline constexpr Function<int (*)(int, const sigset_t*, int)> signalfd{"signalfd"};
+
+// thread identity (shims/thread_identity.cpp). On x86_64, sched_[gs]etaffinity also exist as
+// GLIBC_2.3.3 (without the size argument) and timer_create as GLIBC_2.2.5 (int timer ids); dlsym
+// gives the default version, so pass-through lands on the current ABI (binaries from before 2004
+// are not supported).
+inline constexpr Function<decltype(&::gettid)> gettid{"gettid"};
+inline constexpr Function<decltype(&::tgkill)> tgkill{"tgkill"};
+inline constexpr Function<decltype(&::sched_setaffinity)> sched_setaffinity{"sched_setaffinity"};
+inline constexpr Function<decltype(&::sched_getaffinity)> sched_getaffinity{"sched_getaffinity"};
+inline constexpr Function<decltype(&::sched_setscheduler)> sched_setscheduler{"sched_setscheduler"};
+inline constexpr Function<decltype(&::sched_getscheduler)> sched_getscheduler{"sched_getscheduler"};
+inline constexpr Function<decltype(&::sched_setparam)> sched_setparam{"sched_setparam"};
+inline constexpr Function<decltype(&::sched_getparam)> sched_getparam{"sched_getparam"};
+inline constexpr Function<decltype(&::setpriority)> setpriority{"setpriority"};
+inline constexpr Function<decltype(&::getpriority)> getpriority{"getpriority"};
+inline constexpr Function<int (*)(int, ...)> prctl{"prctl"};
+inline constexpr Function<decltype(&::timer_create)> timer_create{"timer_create"};
+
+// opening /proc paths (shims/proc_paths.cpp); __open_2 and friends are _FORTIFY_SOURCE's forms.
+inline constexpr Function<int (*)(const char*, int, ...)> open{"open"};
+inline constexpr Function<int (*)(const char*, int, ...)> open64{"open64"};
+inline constexpr Function<int (*)(int, const char*, int, ...)> openat{"openat"};
+inline constexpr Function<int (*)(int, const char*, int, ...)> openat64{"openat64"};
+inline constexpr Function<int (*)(const char*, int)> open_2{"__open_2"};
+inline constexpr Function<int (*)(const char*, int)> open64_2{"__open64_2"};
+inline constexpr Function<int (*)(int, const char*, int)> openat_2{"__openat_2"};
+inline constexpr Function<int (*)(int, const char*, int)> openat64_2{"__openat64_2"};
+inline constexpr Function<decltype(&::fopen)> fopen{"fopen"};
+inline constexpr Function<decltype(&::fopen64)> fopen64{"fopen64"};
 
 }  // namespace greenrun::real

@@ -1,7 +1,8 @@
 // futex through syscall(SYS_futex, ...), which libstdc++ uses for std::atomic::wait,
 // std::counting_semaphore, std::latch and std::barrier. Green waiters park on the futex word's
 // address; wakes, bitsets, requeues and WAKE_OP are done on those parked waiters. Every other
-// system call, and futex calls off green threads, go to the real syscall().
+// system call, and futex calls off green threads, go to the real syscall(), except that on green
+// threads those that take or report a thread id go to shims/thread_identity.cpp.
 // Priority-inheritance futex operations cannot be emulated faithfully and pass through.
 // Defines: syscall
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "hub.h"
 #include "posix_thread.h"
 #include "real.h"
+#include "thread_identity.h"
 
 namespace greenrun::shim {
 namespace {
@@ -126,5 +128,7 @@ GREENRUN_EXPORT long syscall(long number, ...) noexcept {
                        static_cast<std::uint32_t>(a[2]),
                        reinterpret_cast<const struct timespec*>(a[3]),
                        reinterpret_cast<std::uint32_t*>(a[4]), static_cast<std::uint32_t>(a[5]));
+  if (shim::is_identity_syscall(number) && rt::on_green_thread(rt::CallFamily::thread))
+    return shim::identity_syscall(number, a);  // gettid, tgkill, sched_*, ...: thread_identity.cpp
   return real::syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

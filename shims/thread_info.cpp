@@ -52,6 +52,7 @@ GREENRUN_EXPORT int pthread_setname_np(pthread_t t, const char* name) noexcept {
   shim::PosixThread* p = green(t);
   if (!p) {
     if (unknown(t, "pthread_setname_np")) return ESRCH;
+    if (rt::current()) shim::keep_inherited(shim::Inherited::name);  // the main thread's
     int rc = real::pthread_setname_np(t, name);
     if (rc == 0 && rt::current()) rt::set_name(rt::Hub::get().root(), name);
     return rc;
@@ -112,7 +113,9 @@ GREENRUN_EXPORT int pthread_getaffinity_np(pthread_t t, size_t size, cpu_set_t* 
 GREENRUN_EXPORT int pthread_setaffinity_np(pthread_t t, size_t size,
                                            const cpu_set_t* set) noexcept {
   shim::PosixThread* p = green(t);
-  if (!p) return unknown(t, "pthread_setaffinity_np") ? ESRCH : real::pthread_setaffinity_np(t, size, set);
+  if (!p && unknown(t, "pthread_setaffinity_np")) return ESRCH;
+  if (!p && rt::current()) shim::keep_inherited(shim::Inherited::affinity);  // the main thread's
+  if (!p) return real::pthread_setaffinity_np(t, size, set);
   return static_cast<int>(-shim::set_affinity_of(p, size, set));
 }
 
