@@ -223,6 +223,8 @@ inline constexpr Function<void (*)()> chk_fail{"__chk_fail"};  // glibc's fortif
 inline constexpr Function<decltype(&::fdopen)> fdopen{"fdopen"};
 inline constexpr Function<decltype(&::fclose)> fclose{"fclose"};
 inline constexpr Function<decltype(&::freopen)> freopen{"freopen"};
+inline constexpr Function<decltype(&::pthread_setattr_default_np)> pthread_setattr_default_np{
+    "pthread_setattr_default_np"};
 inline constexpr Function<decltype(&::flockfile)> flockfile{"flockfile"};
 inline constexpr Function<decltype(&::ftrylockfile)> ftrylockfile{"ftrylockfile"};
 inline constexpr Function<decltype(&::funlockfile)> funlockfile{"funlockfile"};

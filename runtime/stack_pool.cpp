@@ -70,7 +70,7 @@ int StackPool::acquire(std::size_t size, Stack& out, std::size_t guard_size) {
   size = (size + page_size_ - 1) & ~(page_size_ - 1);
   guard_size = guard_size == kDefaultGuard ? page_size_ : (guard_size + page_size_ - 1) & ~(page_size_ - 1);
   const Shape shape{size, guard_size};
-  FreeStacks& free = free_by_shape_[shape];
+  FreeStacks& free = free_stacks(shape);
   if (!free.stacks.empty()) {
     out = free.stacks.back();
     free.stacks.pop_back();
@@ -115,6 +115,15 @@ bool StackPool::guard_whole_slab(char* base, std::size_t stride, std::size_t gua
   return false;  // older kernels: each stack gets its guard when it is handed out
 }
 
+StackPool::FreeStacks& StackPool::free_stacks(const Shape& shape) {
+  // Nearly every thread of a program has the same shape: skip the hash for a repeat.
+  if (!last_free_ || last_shape_ != shape) {
+    last_free_ = &free_by_shape_[shape];  // references into the map stay valid
+    last_shape_ = shape;
+  }
+  return *last_free_;
+}
+
 void StackPool::install_guard(Stack& s) {
   if (s.guard_size == 0) {
     s.guard = GuardKind::none;
@@ -139,7 +148,7 @@ void StackPool::install_guard(Stack& s) {
 void StackPool::release(Stack& s) {
   if (!s.mapping) return;
   if (s.guard == GuardKind::canary) *static_cast<std::uint64_t*>(s.lo) = kCanary;
-  FreeStacks& free = free_by_shape_[Shape{s.size, s.guard_size}];
+  FreeStacks& free = free_stacks(Shape{s.size, s.guard_size});
   free.stacks.push_back(s);
   s = Stack{};
   if (free.stacks.size() - free.trimmed > 2 * kCachedPerSize) trim(free);

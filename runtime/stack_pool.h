@@ -85,6 +85,9 @@ class StackPool {
     std::size_t trimmed = 0;
   };
   void trim(FreeStacks& free);
+  FreeStacks& free_stacks(const Shape& shape);
+  FreeStacks* last_free_ = nullptr;
+  Shape last_shape_;
   std::unordered_map<Shape, FreeStacks, ShapeHash> free_by_shape_;
   std::unordered_map<Shape, Slab, ShapeHash> slabs_;
   std::vector<std::pair<void*, std::size_t>> mappings_;

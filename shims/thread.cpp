@@ -1,7 +1,7 @@
 // Thread life: pthread_create, join (all forms), detach, exit, self, equal, once, yield.
 // Defines: pthread_create pthread_join pthread_tryjoin_np pthread_timedjoin_np
 //          pthread_clockjoin_np pthread_detach pthread_exit pthread_self pthread_equal
-//          pthread_once
+//          pthread_once pthread_setattr_default_np
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -70,15 +70,18 @@ void posix_body(rt::GreenThread* g) {
 }
 
 // glibc's default stack size for a new thread: the RLIMIT_STACK soft limit at start-up, or what
-// pthread_setattr_default_np set since.
+// pthread_setattr_default_np set since (which clears this cache).
+std::size_t cached_default_stack_size = 0;
+
 std::size_t glibc_default_stack_size() {
+  if (cached_default_stack_size) return cached_default_stack_size;
   pthread_attr_t defaults;
   std::size_t size = 0;
   if (pthread_getattr_default_np(&defaults) == 0) {
     pthread_attr_getstacksize(&defaults, &size);
     pthread_attr_destroy(&defaults);
   }
-  return size ? size : 8 << 20;
+  return cached_default_stack_size = size ? size : 8 << 20;
 }
 
 // For a thread that did not ask for a size: GREENRUN_STACK_SIZE when set, else glibc's.
@@ -309,4 +312,10 @@ GREENRUN_EXPORT int pthread_once(pthread_once_t* once, void (*init)(void)) {
   init();
   *once = shim::kOnceDone;
   return 0;
+}
+
+GREENRUN_EXPORT int pthread_setattr_default_np(const pthread_attr_t* attr) noexcept {
+  int rc = real::pthread_setattr_default_np(attr);
+  if (rc == 0) shim::cached_default_stack_size = 0;  // the next thread asks glibc again
+  return rc;
 }
