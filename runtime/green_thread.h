@@ -79,6 +79,8 @@ struct GreenThread {
   int refs = 0;               // handles held by the API; freed when 0 and dead
   const void* wait_object = nullptr;
   Nanos state_since = 0;
+  std::uint64_t probe_epoch = 0;  // Scheduler::probe: the switch count when it started counting
+  Nanos probe_since = 0;
   TimerNode park_timer;
   WaitList joiners;
   std::exception_ptr pending_throw;   // raised at the thread's next park or resumption

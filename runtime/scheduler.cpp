@@ -109,6 +109,26 @@ void Scheduler::yield() {
   if (self->resume_hook && !self->hooks_deferred) [[unlikely]] hub_.run_resume_hook(self);
 }
 
+void Scheduler::probe() {
+  GreenThread* self = current();
+  const std::uint64_t epoch = hub_.stats().switches;  // changes whenever anything switched
+  const Nanos now = monotonic_now();
+  if (self->probe_epoch != epoch) {  // the first probe since it was resumed: start counting
+    self->probe_epoch = epoch;
+    self->probe_since = now;
+    return;
+  }
+  if (now - self->probe_since < kProbeBudget) return;
+  // Through the hub, which polls first: what the others wait for may be an I/O event.
+  self->state = ThreadState::ready;
+  self->wait_reason = WaitReason::yield;
+  runq_.push(self);
+  direct_switches_ = direct_budget_;
+  switch_away();
+  self->wait_reason = WaitReason::none;
+  if (self->resume_hook && !self->hooks_deferred) [[unlikely]] hub_.run_resume_hook(self);
+}
+
 void Scheduler::interrupt(GreenThread* t, std::exception_ptr error) {
   if (t->dead()) return;
   t->pending_throw = std::move(error);
