@@ -57,6 +57,12 @@ Config load() {
              "is not a number of milliseconds from 1 to 3600000, e.g. GREENRUN_BLOCKING_MS=100");
     c.blocking_ms = static_cast<int>(ms);
   }
+  if (const char* v = std::getenv("GREENRUN_TLS"); v && *v) {
+    if (std::strcmp(v, "own") != 0 && std::strcmp(v, "shared") != 0)
+      refuse("GREENRUN_TLS", v,
+             "is not own or shared: GREENRUN_TLS=shared trades each thread's own TLS for memory");
+    c.own_tls = v[0] == 'o';
+  }
   if (const char* v = std::getenv("GREENRUN_STATS"); v && *v) {
     if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0)
       refuse("GREENRUN_STATS", v, "must be 0 or 1");

@@ -13,6 +13,7 @@ struct Config {
   int dump_signal = 3;                  // GREENRUN_DUMP_SIGNAL: SIGQUIT (3); 0 for none
   int blocking_ms = 0;                  // GREENRUN_BLOCKING_MS: 0 for off
   bool stats = false;                   // GREENRUN_STATS: the table at exit
+  bool own_tls = true;                  // GREENRUN_TLS: own (exact) or shared (opt-in)
 };
 
 // True when the kernel asks for secure execution (getauxval(AT_SECURE)): setuid/setgid and

@@ -99,7 +99,7 @@ rt::Hub* ensure_hub() {
   // On the main OS thread, before any green thread has TLS of its own: the check builds its
   // probe block from this thread's.
   const char* why = nullptr;
-  if (!rt::tls::available(&why))
+  if (config().own_tls && !rt::tls::available(&why))
     rt::warn(hub.root(), why,
              "green threads share the main thread's thread-local storage, errno and thread "
              "descriptor; report this glibc version to greenrun");

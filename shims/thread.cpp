@@ -93,7 +93,7 @@ std::size_t default_stack_size() {
 // What pthread_create's attributes ask of the new thread's stack and TLS.
 rt::ThreadSpec spec_from(const pthread_attr_t* attr, int& detach) {
   rt::ThreadSpec spec;
-  spec.own_tls = rt::tls::available();
+  spec.own_tls = preload::config().own_tls && rt::tls::available();
   detach = PTHREAD_CREATE_JOINABLE;
   if (!attr) {
     spec.stack_size = default_stack_size();

@@ -19,6 +19,8 @@ REFUSED = [
     ("GREENRUN_DUMP_SIGNAL", "999"),
     ("GREENRUN_STATS", "2"),
     ("GREENRUN_STATS", "yes"),
+    ("GREENRUN_TLS", "private"),
+    ("GREENRUN_TLS", "1"),
 ]
 ACCEPTED = [
     ("GREENRUN_STACK_SIZE", "64K"),
@@ -31,6 +33,8 @@ ACCEPTED = [
     ("GREENRUN_DUMP_SIGNAL", "none"),
     ("GREENRUN_STATS", "0"),
     ("GREENRUN_STATS", "1"),
+    ("GREENRUN_TLS", "own"),
+    ("GREENRUN_TLS", "shared"),
 ]
 
 
