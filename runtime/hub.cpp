@@ -235,6 +235,7 @@ void Hub::run_loop() {
       handle_deadlock();
       continue;
     }
+    if (!ready && stacks_.has_excess()) stacks_.trim_excess();  // idle: housekeeping
     polling_ = true;
     if (!ready) idle_.store(true, std::memory_order_relaxed);
     uv_run(&loop_, ready ? UV_RUN_NOWAIT : UV_RUN_ONCE);

@@ -151,7 +151,15 @@ void StackPool::release(Stack& s) {
   FreeStacks& free = free_stacks(Shape{s.size, s.guard_size});
   free.stacks.push_back(s);
   s = Stack{};
-  if (free.stacks.size() - free.trimmed > 2 * kCachedPerSize) trim(free);
+  // Returning pages costs about as much as the faults that brought them in: not here, in the
+  // middle of a burst of exits, but when the hub is about to wait (trim_excess).
+  if (free.stacks.size() - free.trimmed > 2 * kCachedPerSize) has_excess_ = true;
+}
+
+void StackPool::trim_excess() {
+  has_excess_ = false;
+  for (auto& [shape, free] : free_by_shape_)
+    if (free.stacks.size() - free.trimmed > kCachedPerSize) trim(free);
 }
 
 void StackPool::trim(FreeStacks& free) {

@@ -54,6 +54,11 @@ class StackPool {
   int acquire(std::size_t size, Stack& out, std::size_t guard_size = kDefaultGuard);
   void release(Stack& stack);
 
+  // Free stacks beyond kCachedPerSize of a size give their pages back, in batches of adjacent
+  // stacks, when the hub is about to wait rather than as threads exit.
+  bool has_excess() const { return has_excess_; }
+  void trim_excess();
+
   // For canary stacks: false once something wrote over the lowest word.
   static bool canary_intact(const Stack& stack);
 
@@ -87,6 +92,7 @@ class StackPool {
   void trim(FreeStacks& free);
   FreeStacks& free_stacks(const Shape& shape);
   FreeStacks* last_free_ = nullptr;
+  bool has_excess_ = false;
   Shape last_shape_;
   std::unordered_map<Shape, FreeStacks, ShapeHash> free_by_shape_;
   std::unordered_map<Shape, Slab, ShapeHash> slabs_;

@@ -376,3 +376,25 @@ TEST_CASE("stack_overflow: a clobbered canary is reported at the next switch, th
   check_overflow_report(out, "canary");
   CHECK(out.err.find("wrote below the stack\n") != std::string::npos);
 }
+
+TEST_CASE("stack_pool: free stacks beyond the cache give their pages back when trimmed, not before") {
+  greenrun::rt::StackPool pool;
+  const std::size_t count = 2 * greenrun::rt::StackPool::kCachedPerSize + 64;
+  std::vector<greenrun::rt::Stack> stacks(count);
+  for (auto& s : stacks) {
+    REQUIRE(pool.acquire(64 * 1024, s) == 0);
+    static_cast<char*>(s.hi())[-1] = 1;  // touch the top page, as a thread does
+  }
+  void* first_top = static_cast<char*>(stacks.front().hi()) - pool.page_size();
+  auto resident = [&](void* page) {
+    unsigned char v = 0;
+    REQUIRE(mincore(page, pool.page_size(), &v) == 0);
+    return (v & 1) != 0;
+  };
+  for (auto& s : stacks) pool.release(s);
+  CHECK(pool.has_excess());
+  CHECK(resident(first_top));  // releasing alone keeps the pages: no work in a burst of exits
+  pool.trim_excess();
+  CHECK_FALSE(pool.has_excess());
+  CHECK_FALSE(resident(first_top));  // the oldest free stacks are trimmed first
+}
