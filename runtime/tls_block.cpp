@@ -49,12 +49,15 @@ struct DescriptorLayout {
   std::uint32_t cancelhandling, user_stack, schedpolicy, start_routine;
   std::uint32_t stackblock, stackblock_size, guardsize, reported_guardsize, res, tls_state;
   std::uint32_t rseq_area;
+  // In the loader's _rtld_global: the list heads libthread_db describes (to check the layout)
+  // and the static TLS in use by modules (grows when a dlopen'd module takes static TLS).
+  std::uint32_t rtld_slotinfo_list, rtld_stack_used, rtld_stack_user, rtld_static_used;
 };
 
 constexpr DescriptorLayout kKnownLayouts[] = {
     // glibc 2.36 (Debian 12), read with `ptype/o struct pthread` from libc6-dbg.
     {"2.36", 2368, 704, 8, 16, 24, 28, 112, 120, 704, 720, 736, 784, 1296, 1553, 776, 1554, 1588,
-     1592, 1680, 1688, 1696, 1704, 1720, 2304, 2336},
+     1592, 1680, 1688, 1696, 1704, 1720, 2304, 2336, 4208, 4264, 4280, 4224},
 };
 
 // libthread_db's description of one field: {bits, count, offset}.
@@ -82,6 +85,8 @@ struct State {
   std::ptrdiff_t resp = 0;       // libc's __resp (resolver state pointer), from the pointer
   std::ptrdiff_t malloc_words[2] = {};  // libc's tcache and thread_arena, from the pointer
   int malloc_word_count = 0;
+  const std::size_t* static_used = nullptr;  // the loader's count of static TLS in use
+  std::size_t static_used_seen = 0;          // its value when the last block was built
 };
 
 State& state() {
@@ -111,7 +116,11 @@ const DescriptorLayout* known_layout() {
         thread_db_offset("_thread_db_pthread_cancelhandling") == l.cancelhandling &&
         thread_db_offset("_thread_db_pthread_schedpolicy") == l.schedpolicy &&
         thread_db_offset("_thread_db_pthread_start_routine") == l.start_routine &&
-        rseq_offset && *rseq_offset == static_cast<std::ptrdiff_t>(l.rseq_area))
+        rseq_offset && *rseq_offset == static_cast<std::ptrdiff_t>(l.rseq_area) &&
+        thread_db_offset("_thread_db_rtld_global__dl_tls_dtv_slotinfo_list") ==
+            l.rtld_slotinfo_list &&
+        thread_db_offset("_thread_db_rtld_global__dl_stack_used") == l.rtld_stack_used &&
+        thread_db_offset("_thread_db_rtld_global__dl_stack_user") == l.rtld_stack_user)
       return &l;
   }
   return nullptr;
@@ -240,6 +249,10 @@ void check() {
   s.os_tp = static_cast<char*>(read_thread_pointer());
   if (void* resp = dlsym(RTLD_DEFAULT, "__resp"))  // a TLS symbol: this thread's address
     s.resp = static_cast<char*>(resp) - s.os_tp;
+  if (auto* rtld = static_cast<char*>(dlvsym(RTLD_DEFAULT, "_rtld_global", "GLIBC_PRIVATE"))) {
+    s.static_used = reinterpret_cast<const std::size_t*>(rtld + s.layout->rtld_static_used);
+    s.static_used_seen = *s.static_used;
+  }
   s.ok = true;
   s.why = nullptr;
   find_malloc_words();
@@ -257,6 +270,13 @@ bool available(const char** why) {
 std::size_t reserve() { return state().static_size + state().static_align; }
 
 std::size_t static_size() { return state().static_size; }
+
+bool static_tls_grew() {
+  State& s = state();
+  if (!s.static_used || *s.static_used == s.static_used_seen) return false;
+  s.static_used_seen = *s.static_used;
+  return true;
+}
 
 void* build(void* stack_top, const StackDescription& stack) {
   State& s = state();

@@ -35,6 +35,11 @@ std::size_t reserve();
 // loader cannot allocate the DTV (pthread_create then reports EAGAIN, as glibc's does).
 void* build(void* stack_top, const StackDescription& stack);
 
+// True (once per change) when a module dlopen'd since the last call took static TLS (an
+// initial-exec TLS model library): glibc initialises it only in the threads it knows, so green
+// threads that already exist find it zeroed. For a one-line diagnostic.
+bool static_tls_grew();
+
 // The thread id glibc finds in the descriptor (its recursive locks record it as the owner).
 void set_tid(void* tp, pid_t tid);
 

@@ -10,6 +10,7 @@
 #include <new>
 
 #include "config.h"
+#include "diagnostics.h"
 #include "export.h"
 #include "hub.h"
 #include "tls_block.h"
@@ -121,9 +122,20 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*), vo
   auto* p = new (std::nothrow) PosixThread();
   if (!p) return EAGAIN;
   int error = 0;
+  if (spec.own_tls && rt::tls::static_tls_grew() && running_threads > 0)
+    rt::warn(rt::current(),
+             "a library with initial-exec thread-local storage was dlopen'd while green threads "
+             "ran: threads that existed then find its thread-local variables zeroed, not "
+             "initialised; noticed by",
+             "load it before the first pthread_create (link it, or LD_PRELOAD it)");
   rt::GreenThread* g = hub->create_thread(&posix_body, nullptr, spec, &error);
   if (!g) {
     delete p;
+    if (error == EAGAIN && spec.own_tls)
+      rt::warn(rt::current(),
+               "pthread_create: the loader could not allocate thread-local storage for a new "
+               "thread (out of memory): EAGAIN, as glibc; the caller is",
+               "free memory or lower the number of threads");
     return error == EINVAL ? EINVAL : EAGAIN;
   }
   g->posix = p;
