@@ -127,8 +127,9 @@ class RuntimeCall {
 };
 
 // Suspends the current thread and resumes `target`, which must belong to the same hub and not be
-// running. Saves and restores errno and the exception state; the caller has already set the
-// current thread's state. Returns when someone switches back. Defined in hub.h (it needs the
+// running. Points the thread pointer at the target's TLS when it has its own; a thread that
+// shares its OS thread's TLS has errno and the exception state saved and restored around the
+// switch instead. The caller has already set the current thread's state. Returns when someone switches back. Defined in hub.h (it needs the
 // hub), inline: it is most of what a park or a greenlet switch costs.
 inline void switch_to(GreenThread* target);
 

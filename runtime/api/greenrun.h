@@ -21,7 +21,9 @@ extern "C" {
 typedef struct greenrun_greenlet greenrun_greenlet;
 typedef void* (*greenrun_run_fn)(void* arg);
 
-/* ---- greenlets ---- */
+/* ---- greenlets ----
+ * Greenlets are coroutines inside the calling OS thread and share its thread-local storage
+ * (__thread, pthread_self), as Python's greenlets do; errno is kept per greenlet. */
 
 /* A greenlet that runs run(value) on the first switch to it. parent NULL: the caller.
  * stack_size 0: the default. NULL + errno EINVAL (stack below the minimum) or ENOMEM. */

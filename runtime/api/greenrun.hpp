@@ -1,6 +1,10 @@
 // greenrun's C++ API: greenlet-style explicit switching and gevent-style cooperative threads.
 // Everything here belongs to the calling OS thread's hub: a green thread runs only on the OS
 // thread that created it, and handing one to another OS thread is refused with an error.
+// Greenlets and spawned green threads are coroutines inside that OS thread and share its
+// thread-local storage (thread_local, __thread, pthread_self), as Python's greenlets share
+// their thread's; errno and the C++ exception state are kept per greenlet across switches.
+// (The preload's pthreads, by contrast, each get thread-local storage of their own.)
 #pragma once
 #include <any>
 #include <chrono>
