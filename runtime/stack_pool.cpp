@@ -68,7 +68,8 @@ void StackPool::limit_guards(bool allow_guard_region, std::size_t guard_page_bud
 int StackPool::acquire(std::size_t size, Stack& out, std::size_t guard_size) {
   if (size < kMinimumSize) return -EINVAL;
   size = (size + page_size_ - 1) & ~(page_size_ - 1);
-  guard_size = guard_size == kDefaultGuard ? page_size_ : (guard_size + page_size_ - 1) & ~(page_size_ - 1);
+  guard_size = guard_size == kDefaultGuard ? page_size_
+                                            : (guard_size + page_size_ - 1) & ~(page_size_ - 1);
   const Shape shape{size, guard_size};
   FreeStacks& free = free_stacks(shape);
   if (!free.stacks.empty()) {

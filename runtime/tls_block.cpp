@@ -199,8 +199,8 @@ void find_malloc_words() {
   std::ptrdiff_t offset;
   std::size_t size;
   if (!libc_tls_region(offset, size)) return;
-  std::size_t length = s.static_size + s.static_align;
-  char* memory = static_cast<char*>(std::aligned_alloc(s.static_align, (length + s.static_align - 1) & ~(s.static_align - 1)));
+  const std::size_t length = (s.static_size + 2 * s.static_align - 1) & ~(s.static_align - 1);
+  char* memory = static_cast<char*>(std::aligned_alloc(s.static_align, length));
   if (!memory) return;
   std::memset(memory, 0, length);
   void* tp = block_below(memory + length);
@@ -284,7 +284,8 @@ void* build(void* stack_top, const StackDescription& stack) {
   make_descriptor(tp, stack);
   if (!s.loader.allocate_tls(tp)) return nullptr;
   for (int i = 0; i < s.malloc_word_count; ++i)
-    field<std::uintptr_t>(tp, s.malloc_words[i]) = field<std::uintptr_t>(s.os_tp, s.malloc_words[i]);
+    field<std::uintptr_t>(tp, s.malloc_words[i]) =
+        field<std::uintptr_t>(s.os_tp, s.malloc_words[i]);
   if (s.resp) field<void*>(tp, s.resp) = static_cast<char*>(tp) + s.layout->res;
   return tp;
 }
