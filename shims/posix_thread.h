@@ -67,6 +67,9 @@ struct PosixThread {
   int nice = 0;
   bool has_affinity = false;
   cpu_set_t affinity{};
+  // Its alternate signal stack as sigaltstack set and reports it (shims/signal_stack.cpp);
+  // a new thread starts with none, as natively.
+  stack_t alt_stack{nullptr, SS_DISABLE, 0};
 };
 
 // Only the root and the hub's own thread exist (call on a green thread): nobody could use the

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <sys/single_threaded.h>
 
+#include <cstdint>
 #include <new>
 
 #include "config.h"
@@ -105,12 +106,15 @@ rt::ThreadSpec spec_from(const pthread_attr_t* attr, int& detach) {
   if (preload::config().stack_size && spec.stack_size == glibc_default_stack_size())
     spec.stack_size = preload::config().stack_size;
   pthread_attr_getguardsize(attr, &spec.guard_size);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  void* top = nullptr;  // pthread_attr_getstack cannot say "none set"; this can
-  pthread_attr_getstackaddr(attr, &top);
-#pragma GCC diagnostic pop
-  if (top) spec.user_stack = static_cast<char*>(top) - spec.stack_size;
+  // glibc keeps the top of a stack the program supplied, or null, and pthread_attr_getstack
+  // returns it minus the size: the top is null exactly when none was set.
+  void* bottom = nullptr;
+  std::size_t size = 0;
+  pthread_attr_getstack(attr, &bottom, &size);
+  if (reinterpret_cast<std::uintptr_t>(bottom) + size != 0) {
+    spec.user_stack = bottom;
+    spec.stack_size = size;
+  }
   return spec;
 }
 
