@@ -7,7 +7,6 @@
 #include <pthread.h>
 
 #include <mutex>
-#include <vector>
 
 #include "export.h"
 #include "spin_lock.h"
@@ -24,14 +23,16 @@ struct KeySlot {
 };
 
 // Indexed by key. Any OS thread may create or delete keys, hence the lock; a spin lock, because
-// pthread_mutex_lock is ours to interpose and must not be used to implement itself.
+// pthread_mutex_lock is ours to interpose and must not be used to implement itself. The table
+// is fixed (glibc has PTHREAD_KEYS_MAX keys) so that nothing allocates under the lock: an
+// allocator's first malloc (jemalloc's) creates a key of its own from inside the allocation
+// that a growing table would have made here, on the same OS thread.
 rt::SpinLock keys_lock;
 using KeysGuard = std::lock_guard<rt::SpinLock>;
 
-std::vector<KeySlot>& keys() {
-  static auto* k = new std::vector<KeySlot>();  // leaked: destructors may run during exit
-  return *k;
-}
+constexpr std::size_t kKeys = PTHREAD_KEYS_MAX;
+KeySlot key_table[kKeys];
+
 std::uint64_t next_generation = 1;
 
 bool uses_glibc_storage(PosixThread* p) { return !p || p->green->is_root; }
@@ -41,7 +42,6 @@ bool uses_glibc_storage(PosixThread* p) { return !p || p->green->is_root; }
 // Green threads are the only readers of their own values; the lock is for the key table.
 void run_key_destructors(PosixThread* p) {
   if (uses_glibc_storage(p)) return;  // glibc runs the main thread's at exit
-  auto& k = keys();
   for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; ++round) {
     bool again = false;
     for (std::size_t key = 0; key < p->specific.size(); ++key) {
@@ -49,8 +49,8 @@ void run_key_destructors(PosixThread* p) {
       void (*destructor)(void*) = nullptr;
       {
         KeysGuard lock(keys_lock);
-        if (!value || key >= k.size() || k[key].generation != generation) continue;
-        destructor = k[key].destructor;
+        if (!value || key >= kKeys || key_table[key].generation != generation) continue;
+        destructor = key_table[key].destructor;
       }
       p->specific[key].second = nullptr;
       if (destructor) {
@@ -71,17 +71,17 @@ using namespace greenrun;
 GREENRUN_EXPORT int pthread_key_create(pthread_key_t* key, void (*destructor)(void*)) noexcept {
   int rc = real::pthread_key_create(key, destructor);
   if (rc != 0) return rc;
+  if (*key >= shim::kKeys) return 0;  // not glibc's: it never gives more than PTHREAD_KEYS_MAX
   shim::KeysGuard lock(shim::keys_lock);
-  auto& k = shim::keys();
-  if (k.size() <= *key) k.resize(*key + 1);
-  k[*key] = shim::KeySlot{shim::next_generation++, destructor};
+  shim::key_table[*key] = shim::KeySlot{shim::next_generation++, destructor};
   return 0;
 }
 
 GREENRUN_EXPORT int pthread_key_delete(pthread_key_t key) noexcept {
   int rc = real::pthread_key_delete(key);
+  if (rc != 0 || key >= shim::kKeys) return rc;
   shim::KeysGuard lock(shim::keys_lock);
-  if (rc == 0 && key < shim::keys().size()) shim::keys()[key] = shim::KeySlot{};
+  shim::key_table[key] = shim::KeySlot{};
   return rc;
 }
 
@@ -91,8 +91,9 @@ GREENRUN_EXPORT void* pthread_getspecific(pthread_key_t key) noexcept {
   if (key >= p->specific.size()) return nullptr;
   auto [generation, value] = p->specific[key];
   shim::KeysGuard lock(shim::keys_lock);
-  auto& k = shim::keys();
-  return key < k.size() && generation == k[key].generation ? const_cast<void*>(value) : nullptr;
+  return key < shim::kKeys && generation == shim::key_table[key].generation
+             ? const_cast<void*>(value)
+             : nullptr;
 }
 
 GREENRUN_EXPORT int pthread_setspecific(pthread_key_t key, const void* value) noexcept {
@@ -101,9 +102,8 @@ GREENRUN_EXPORT int pthread_setspecific(pthread_key_t key, const void* value) no
   std::uint64_t generation;
   {
     shim::KeysGuard lock(shim::keys_lock);
-    auto& k = shim::keys();
-    if (key >= k.size() || k[key].generation == 0) return EINVAL;
-    generation = k[key].generation;
+    if (key >= shim::kKeys || shim::key_table[key].generation == 0) return EINVAL;
+    generation = shim::key_table[key].generation;
   }
   if (p->specific.size() <= key) p->specific.resize(key + 1);
   p->specific[key] = {generation, value};
