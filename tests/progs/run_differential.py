@@ -163,6 +163,10 @@ def main():
     p.add_argument("--feed-interval-ms", type=float, default=200)
     p.add_argument("--preload-only", action="store_true",
                    help="skip the native run (for programs native threads cannot run)")
+    p.add_argument("--beside", metavar="LIB",
+                   help="another object to preload in both runs (an allocator, say): before "
+                        "greenrun with --beside-first, else after it")
+    p.add_argument("--beside-first", action="store_true")
     p.add_argument("program", nargs=argparse.REMAINDER)
     args = p.parse_args()
     argv = args.program[1:] if args.program[:1] == ["--"] else args.program
@@ -174,7 +178,11 @@ def main():
 
     native_env = dict(os.environ)
     native_env.pop("LD_PRELOAD", None)
-    preload_env = dict(native_env, LD_PRELOAD=lib)
+    preloads = [lib]
+    if args.beside:
+        native_env["LD_PRELOAD"] = args.beside
+        preloads.insert(0 if args.beside_first else 1, args.beside)
+    preload_env = dict(native_env, LD_PRELOAD=" ".join(preloads))
     timeout = args.hang_timeout if args.hangs else args.timeout
 
     feed = dict(feed=args.feed, feed_interval=args.feed_interval_ms / 1000)
