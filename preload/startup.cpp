@@ -72,16 +72,7 @@ void leave_ld_preload() {
   if (!config().inherit) leave_ld_preload();
 }
 
-// At exit, _dl_fini runs libuv's destructor after ours (we depend on libuv). If the threadpool
-// was used, it stops the pool: it locks libuv's mutex, shared with the pool's native threads,
-// and joins those threads, and it aborts if either fails. Those calls must reach libc, not the
-// shims (to which a native thread's pthread_t is unknown), so from here on the exiting thread's
-// calls count as the runtime's own.
-[[gnu::destructor]] void pass_through_from_library_shutdown() {
-  if (rt::GreenThread* exiting = rt::current()) exiting->in_runtime = true;
-}
-
-// libuv threadpool threads: enough for about 64 name lookups at once.
+// Pool threads: enough for about 64 name lookups at once.
 constexpr unsigned kThreadpoolSize = 64;
 
 }  // namespace
@@ -91,9 +82,9 @@ bool on_main_os_thread() { return gettid() == getpid(); }
 rt::Hub* ensure_hub() {
   if (rt::Hub* hub = rt::Hub::get_if_exists()) return hub;
   if (!on_main_os_thread()) return nullptr;
-  // Before the pool's first use (a lookup, in shims/dns.cpp): the default 4 threads would
-  // queue concurrent lookups behind one another. The pool is shared with file work and its
-  // threads start on first use only. A UV_THREADPOOL_SIZE the user set is left alone.
+  // Enough pool threads for about 64 name lookups at once (shims/dns.cpp); they start only as
+  // lookups need them. The pool is greenrun's own, so the program's environment and a libuv it
+  // uses itself are left alone.
   rt::size_threadpool(kThreadpoolSize);
   rt::Hub& hub = rt::Hub::get();
   // On the main OS thread, before any green thread has TLS of its own: the check builds its

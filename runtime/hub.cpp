@@ -23,6 +23,7 @@
 
 #include "diagnostics.h"
 #include "stack_overflow.h"
+#include "threadpool.h"
 #include "tls_block.h"
 
 namespace greenrun::rt {
@@ -215,6 +216,7 @@ void Hub::after_fork_child() {
   dying_ = nullptr;
   root_ = self;
   // Threadpool work and cross-thread posts belonged to the parent's threads.
+  reset_threadpool_after_fork();
   posted_.store(nullptr, std::memory_order_relaxed);
   external_wakers_.store(0, std::memory_order_relaxed);
 }

@@ -1,6 +1,6 @@
 // Name lookups. glibc's stub resolver lives inside libc and talks to the name server on its own
-// sockets, out of our shims' reach, so on a green thread the real function runs on libuv's
-// threadpool while the caller parks. Invariant: the real call runs whole on one pool thread,
+// sockets, out of our shims' reach, so on a green thread the real function runs on greenrun's
+// own threadpool while the caller parks. Invariant: the real call runs whole on one pool thread,
 // starting from the caller's errno and h_errno, and what it leaves in both comes back to the
 // caller: results, errors and result memory are exactly glibc's.
 // Defines: getaddrinfo getnameinfo gethostbyname gethostbyname2 gethostbyname_r
