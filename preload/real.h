@@ -274,6 +274,7 @@ inline constexpr Function<decltype(&::pause)> pause{"pause"};
 inline constexpr Function<decltype(&::signal)> signal{"signal"};
 inline constexpr Function<int (*)(int, const sigset_t*, int)> signalfd{"signalfd"};
 inline constexpr Function<decltype(&::sigaltstack)> sigaltstack{"sigaltstack"};
+inline constexpr Function<decltype(&::sigpending)> sigpending{"sigpending"};
 
 // thread identity (shims/thread_identity.cpp). On x86_64, sched_[gs]etaffinity also exist as
 // GLIBC_2.3.3 (without the size argument) and timer_create as GLIBC_2.2.5 (int timer ids); dlsym

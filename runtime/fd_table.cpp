@@ -149,15 +149,18 @@ int FdTable::ensure_watcher(FdEntry& e) {
 }
 
 int FdTable::wait(FdEntry& e, Want want, Nanos deadline) {
+  return wait(e, want, deadline,
+              want == Want::read ? WaitReason::fd_readable : WaitReason::fd_writable);
+}
+
+int FdTable::wait(FdEntry& e, Want want, Nanos deadline, WaitReason reason) {
   int rc = ensure_watcher(e);
   if (rc <= 0) return rc;
   const int event = want == Want::read ? UV_READABLE : UV_WRITABLE;
   arm(e, e.armed | event);
   const std::uint32_t generation = e.generation;
   Waiter w;
-  Wake why = hub_.scheduler().wait_on(want == Want::read ? e.readers : e.writers, w,
-                                      want == Want::read ? WaitReason::fd_readable
-                                                         : WaitReason::fd_writable,
+  Wake why = hub_.scheduler().wait_on(want == Want::read ? e.readers : e.writers, w, reason,
                                       reinterpret_cast<const void*>(static_cast<std::intptr_t>(e.fd)),
                                       deadline);
   if (e.generation != generation) return -EBADF;

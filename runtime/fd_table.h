@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "clock.h"
+#include "green_thread.h"
 #include "wait_list.h"
 
 namespace greenrun::rt {
@@ -68,6 +69,10 @@ class FdTable {
   // Returns 0 (ready, or maybe ready: retry the operation), -ETIMEDOUT, -EBADF (closed while
   // waiting) or -EINTR (interrupted).
   int wait(FdEntry& e, Want want, Nanos deadline);
+  // The same, parked under `reason` instead of fd_readable/fd_writable: a descriptor that stands
+  // for something else (a signalfd for sigwait) must not look like a read to whoever decides
+  // whether to interrupt the thread.
+  int wait(FdEntry& e, Want want, Nanos deadline, WaitReason reason);
 
   // Parks until any of `count` descriptors is ready for what it wants (poll, select), the
   // deadline passes or one of them is closed. Same results as wait(); on 0, retry the check.

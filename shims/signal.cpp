@@ -7,7 +7,7 @@
 // Masks are kept per green thread; the OS thread's mask is their intersection (a signal is
 // blocked in the kernel only when every green thread blocks it), recomputed on each change.
 // Waiting for signals (pause, sigsuspend, the sigwait family) is in signal_wait.cpp.
-// Defines: sigaction signal pthread_sigmask sigprocmask
+// Defines: sigaction signal pthread_sigmask sigprocmask sigpending
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
@@ -250,8 +250,9 @@ int send_to(PosixThread* p, int sig) {
   if (!blocks(p, sig)) {
     interrupt_if_parked(p, sig);
   } else if (p->green->state == rt::ThreadState::parked &&
-             p->green->wait_reason == rt::WaitReason::fd_readable) {
-    p->green->hub->scheduler().ready(p->green, rt::Wake::interrupted);  // maybe in sigwait
+             p->green->wait_reason == rt::WaitReason::signal) {
+    // A blocked signal interrupts nothing, but sigwait waits for exactly such: let it look.
+    p->green->hub->scheduler().ready(p->green, rt::Wake::interrupted);
   }
   return 0;
 }
@@ -300,5 +301,16 @@ GREENRUN_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) noe
   if (!rt::on_green_thread(rt::CallFamily::thread) || !shim::self())
     return real::sigprocmask(how, set, old);
   if (int rc = shim::change_mask(how, set, old)) return errno = rc, -1;
+  return 0;
+}
+
+// What the kernel has pending for the process or the OS thread, and what pthread_kill left
+// pending for this green thread (the kernel's thread-directed pending set, natively).
+GREENRUN_EXPORT int sigpending(sigset_t* set) noexcept {
+  shim::PosixThread* p = rt::on_green_thread(rt::CallFamily::thread) ? shim::self() : nullptr;
+  int rc = real::sigpending(set);
+  if (rc != 0 || !p) return rc;
+  for (int sig = 1; sig <= shim::kTrackedSignals; ++sig)
+    if (p->pending_signals & shim::signal_bit(sig)) sigaddset(set, sig);
   return 0;
 }

@@ -83,7 +83,7 @@ int wait_signal(const sigset_t* set, siginfo_t* info, rt::Nanos deadline, bool r
       result = sig;
       break;
     }
-    int rc = fds.wait(e, rt::Want::read, deadline);
+    int rc = fds.wait(e, rt::Want::read, deadline, rt::WaitReason::signal);
     if (rc == -ETIMEDOUT) {
       result = -EAGAIN;
       break;
