@@ -13,6 +13,7 @@
 #include "posix_thread.h"
 #include "readiness.h"
 #include "real.h"
+#include "signal_shim.h"
 
 namespace greenrun::shim {
 namespace {
@@ -20,6 +21,7 @@ namespace {
 // The three calls in one (`masked`: with epoll_pwait's signal mask). `span` nullptr: no timeout.
 int epoll_wait_for(int epfd, struct epoll_event* events, int maxevents, const timespec* span,
                    const sigset_t* mask, bool masked) {
+  TemporaryMask during(masked ? mask : nullptr);  // epoll_pwait's mask holds while it waits
   auto check = [&] {
     return masked ? real::epoll_pwait(epfd, events, maxevents, 0, mask)
                   : real::epoll_wait(epfd, events, maxevents, 0);

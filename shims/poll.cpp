@@ -18,6 +18,7 @@
 #include "posix_thread.h"
 #include "readiness.h"
 #include "real.h"
+#include "signal_shim.h"
 
 namespace greenrun::shim {
 namespace {
@@ -45,6 +46,7 @@ int park_on(Interests& interests, rt::Nanos deadline) {
 // poll and ppoll (`masked`: with ppoll's signal mask). `span` nullptr: no timeout.
 int poll_wait(struct pollfd* fds, nfds_t nfds, const timespec* span, const sigset_t* mask,
               bool masked) {
+  TemporaryMask during(masked ? mask : nullptr);  // ppoll's mask holds while it waits
   auto check = [&] {
     static constexpr timespec kZero{};
     return masked ? real::ppoll(fds, nfds, &kZero, mask) : real::poll(fds, nfds, 0);
@@ -68,6 +70,7 @@ int poll_wait(struct pollfd* fds, nfds_t nfds, const timespec* span, const sigse
 // in *waited (0 when it answered at once).
 int select_wait(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
                 const timespec* span, const sigset_t* mask, bool masked, rt::Nanos* waited) {
+  TemporaryMask during(masked ? mask : nullptr);  // pselect's mask holds while it waits
   fd_set* live[3] = {readfds, writefds, exceptfds};
   fd_set asked[3];
   // The kernel reads and writes whole longs covering nfds bits; nfds <= FD_SETSIZE here.

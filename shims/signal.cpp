@@ -235,6 +235,26 @@ void take_pending_signals(PosixThread* p) {
   }
 }
 
+TemporaryMask::TemporaryMask(const sigset_t* mask) {
+  if (!mask || !(p_ = self())) return;
+  saved_ = mask_of(p_);
+  p_->signal_mask = *mask;
+  sigdelset(&p_->signal_mask, SIGKILL);
+  sigdelset(&p_->signal_mask, SIGSTOP);
+  p_->has_signal_mask = true;
+  apply_os_mask();
+  if (p_->pending_signals) take_pending_signals(p_);
+}
+
+TemporaryMask::~TemporaryMask() {
+  if (!p_) return;
+  const int saved_errno = errno;  // the call's result is already set
+  p_->signal_mask = saved_;
+  p_->has_signal_mask = true;  // `saved_` is the base mask when it had none
+  apply_os_mask();
+  errno = saved_errno;
+}
+
 // pthread_kill of a green thread (shims/thread_info.cpp). 0 or an error number.
 int send_to(PosixThread* p, int sig) {
   if (sig <= 0 || sig > kTrackedSignals) return real::pthread_kill(real::pthread_self(), sig);

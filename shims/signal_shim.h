@@ -21,6 +21,21 @@ inline bool blocks(const PosixThread* p, int sig) { return sigismember(&mask_of(
 // unblocks is delivered at once, to the caller, and counted in `taken`.
 void apply_os_mask();
 
+// While alive, the calling green thread's mask is `mask` (nullptr: unchanged), as inside
+// pselect, ppoll, epoll_pwait and sigsuspend: the OS mask follows, a signal it unblocks that
+// was left pending for the thread is taken, and the thread's own mask comes back at the end.
+class TemporaryMask {
+ public:
+  explicit TemporaryMask(const sigset_t* mask);
+  ~TemporaryMask();
+  TemporaryMask(const TemporaryMask&) = delete;
+  TemporaryMask& operator=(const TemporaryMask&) = delete;
+
+ private:
+  PosixThread* p_ = nullptr;
+  sigset_t saved_{};
+};
+
 // Grows each time a handler runs for the running green thread itself (raise, pthread_kill to
 // itself, or a signal its own mask change unblocked): sigsuspend checks it before parking.
 extern std::atomic<std::uint64_t> taken;

@@ -32,18 +32,12 @@ int park_for_handler() {
 }
 
 int suspend(const sigset_t* mask) {
-  PosixThread* p = self();
-  const sigset_t saved = mask_of(p);
   const std::uint64_t before = taken.load();
-  p->signal_mask = *mask;
-  p->has_signal_mask = true;
-  apply_os_mask();
-  if (p->pending_signals) take_pending_signals(p);
   int rc = -1;
-  if (taken.load() == before) rc = park_for_handler();
-  p->signal_mask = saved;
-  p->has_signal_mask = true;  // `saved` is the base mask when it had none
-  apply_os_mask();
+  {
+    TemporaryMask during(mask);
+    if (taken.load() == before) rc = park_for_handler();
+  }
   return errno = EINTR, rc;
 }
 
