@@ -52,7 +52,10 @@ int wait(sem_t* s, clockid_t clock, const struct timespec* abstime) {
       rt::Waiter w;
       why = self->hub->address_waiters().wait(s, w, rt::WaitReason::semaphore, until);
     }
-    if (why == rt::Wake::interrupted) test_cancel();
+    if (why == rt::Wake::interrupted) {  // a handler ran: glibc's sem_*wait return EINTR then
+      test_cancel();
+      return errno = EINTR, -1;
+    }
     if (real::sem_trywait(s) == 0) return 0;
   }
 }

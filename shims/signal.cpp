@@ -50,7 +50,8 @@ bool interruptible(const PosixThread* p, rt::WaitReason reason, bool restart) {
   switch (reason) {
     case rt::WaitReason::sleep:
     case rt::WaitReason::signal:
-      return true;  // sleeps, pause, sigsuspend: never restarted (signal(7))
+    case rt::WaitReason::semaphore:
+      return true;  // sleeps, pause, sigsuspend, sem_*wait: never restarted (signal(7))
     case rt::WaitReason::fd_readable:
     case rt::WaitReason::fd_writable:
     case rt::WaitReason::child_process:
