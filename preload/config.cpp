@@ -64,9 +64,20 @@ Config load() {
     c.own_tls = v[0] == 'o';
   }
   if (const char* v = std::getenv("GREENRUN_STATS"); v && *v) {
-    if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0)
-      refuse("GREENRUN_STATS", v, "must be 0 or 1");
-    c.stats = v[0] == '1';
+    if (std::strchr(v, '/')) {  // a file: each process writes its own with %p
+      if (secure_execution()) {
+        std::fprintf(stderr, "greenrun: GREENRUN_STATS=%s is not honoured in secure execution "
+                             "(setuid/setgid): a setting that names a file is ignored\n", v);
+      } else {
+        c.stats = true;
+        c.stats_path = v;
+      }
+    } else if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0) {
+      refuse("GREENRUN_STATS", v,
+             "must be 0, 1 (the table on stderr) or a file path, e.g. GREENRUN_STATS=/tmp/stats.%p");
+    } else {
+      c.stats = v[0] == '1';
+    }
   }
   return c;
 }

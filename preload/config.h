@@ -1,9 +1,11 @@
 // GREENRUN_* settings, read once before main. A malformed value stops the program with a
 // one-line message and exit status 2: a silent default would hide the mistake. In secure
-// execution (setuid, AT_SECURE) no setting that opens or names a file is honoured; none of
-// today's settings does, and a new one that does must check secure_execution().
+// execution (setuid, AT_SECURE) no setting that opens or names a file is honoured
+// (GREENRUN_STATS=/path is ignored with one line there); a new one that does must check
+// secure_execution().
 #pragma once
 #include <cstddef>
+#include <string>
 
 namespace greenrun::preload {
 
@@ -13,6 +15,7 @@ struct Config {
   int dump_signal = 3;                  // GREENRUN_DUMP_SIGNAL: SIGQUIT (3); 0 for none
   int blocking_ms = 0;                  // GREENRUN_BLOCKING_MS: 0 for off
   bool stats = false;                   // GREENRUN_STATS: the table at exit
+  std::string stats_path;               // GREENRUN_STATS=/path: to this file (%p: the pid)
   bool own_tls = true;                  // GREENRUN_TLS: own (exact) or shared (opt-in)
 };
 

@@ -7,7 +7,11 @@
 #include <signal.h>
 #include <uv.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <string>
 
 #include "blocking_monitor.h"
 #include "config.h"
@@ -45,7 +49,29 @@ void print_stats_at_exit() {
   rt::GreenThread* self = rt::current();
   bool was = self && self->in_runtime;
   if (self) self->in_runtime = true;  // our write(2)s go straight to libc
-  rt::print_stats(*g_hub, 2);
+  const std::string& path = config().stats_path;
+  if (path.empty()) {
+    rt::print_stats(*g_hub, 2);
+  } else {
+    // %p becomes the process id, so that the processes of a tree each write their own.
+    std::string name;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      if (path[i] == '%' && i + 1 < path.size() && path[i + 1] == 'p') {
+        name += std::to_string(getpid());
+        ++i;
+      } else {
+        name += path[i];
+      }
+    }
+    int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      rt::print_stats(*g_hub, fd);
+      ::close(fd);
+    } else {
+      rt::warn(self, "cannot write the statistics (GREENRUN_STATS) to the file it names",
+               "give a path in a writable directory");
+    }
+  }
   if (self) self->in_runtime = was;
 }
 

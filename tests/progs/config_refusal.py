@@ -19,6 +19,7 @@ REFUSED = [
     ("GREENRUN_DUMP_SIGNAL", "999"),
     ("GREENRUN_STATS", "2"),
     ("GREENRUN_STATS", "yes"),
+    ("GREENRUN_STATS", "stats.txt"),
     ("GREENRUN_TLS", "private"),
     ("GREENRUN_TLS", "1"),
 ]
