@@ -106,34 +106,26 @@ GreenThread* Hub::create_thread(void (*body)(GreenThread*), void* user, const Th
     return nullptr;
   }
   auto* t = new (std::nothrow) GreenThread();
-  if (!t) {
+  auto fail = [&](int why) -> GreenThread* {
     stacks_.release(stack);
-    *error = ENOMEM;
+    delete t;
+    *error = why;
     return nullptr;
-  }
+  };
+  if (!t) return fail(ENOMEM);
   // As glibc does, the TLS block takes the top of the stack, and the rest must leave room to run.
   std::size_t usable = stack.size;
   t->tls = os_tls_;
   if (spec.own_tls) {
     constexpr std::size_t kMinimalRest = 4096;  // glibc's MINIMAL_REST_STACK
-    if (stack.size < tls::reserve() + kMinimalRest) {
-      stacks_.release(stack);
-      delete t;
-      *error = EINVAL;
-      return nullptr;
-    }
+    if (stack.size < tls::reserve() + kMinimalRest) return fail(EINVAL);
     StackDescription described;
     described.block = stack.mapping ? stack.mapping : stack.lo;
     described.block_size = stack.mapping ? stack.mapping_size : stack.size;
     described.guard_size = described.reported_guard_size = stack.guard_size;
     described.user_stack = spec.user_stack != nullptr;
     void* tp = tls::build(stack.hi(), described);
-    if (!tp) {
-      stacks_.release(stack);
-      delete t;
-      *error = EAGAIN;
-      return nullptr;
-    }
+    if (!tp) return fail(EAGAIN);
     // The runtime's own thread-local slots in the new block: who runs on it, and its hub.
     *reinterpret_cast<GreenThread**>(static_cast<char*>(tp) + current_slot_) = t;
     *reinterpret_cast<Hub**>(static_cast<char*>(tp) + hub_slot_) = this;

@@ -99,11 +99,13 @@ std::size_t Scheduler::wake_all(WaitList& list) {
   return n;
 }
 
-void Scheduler::yield() {
-  GreenThread* self = current();
+void Scheduler::yield() { requeue(current(), false); }
+
+void Scheduler::requeue(GreenThread* self, bool through_hub) {
   self->state = ThreadState::ready;
   self->wait_reason = WaitReason::yield;
   runq_.push(self);
+  if (through_hub) direct_switches_ = direct_budget_;  // switch_away then picks the hub
   switch_away();
   self->wait_reason = WaitReason::none;
   if (self->resume_hook && !self->hooks_deferred) [[unlikely]] hub_.run_resume_hook(self);
@@ -120,13 +122,7 @@ void Scheduler::probe() {
   }
   if (now - self->probe_since < kProbeBudget) return;
   // Through the hub, which polls first: what the others wait for may be an I/O event.
-  self->state = ThreadState::ready;
-  self->wait_reason = WaitReason::yield;
-  runq_.push(self);
-  direct_switches_ = direct_budget_;
-  switch_away();
-  self->wait_reason = WaitReason::none;
-  if (self->resume_hook && !self->hooks_deferred) [[unlikely]] hub_.run_resume_hook(self);
+  requeue(self, true);
 }
 
 void Scheduler::interrupt(GreenThread* t, std::exception_ptr error) {

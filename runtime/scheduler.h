@@ -92,6 +92,9 @@ class Scheduler {
 
  private:
   void switch_away();  // to the next ready thread, or the hub
+  // Puts the caller at the back of the run queue and runs the others (the hub first when
+  // `through_hub`); yield() and probe().
+  void requeue(GreenThread* self, bool through_hub);
   static void park_timer_fired(TimerNode* node);
 
   Hub& hub_;

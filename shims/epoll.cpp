@@ -27,10 +27,7 @@ int epoll_wait_for(int epfd, struct epoll_event* events, int maxevents, const ti
                   : real::epoll_wait(epfd, events, maxevents, 0);
   };
   int n = check();
-  if (n != 0 || (span && timeout_zero(*span))) {
-    rt::current()->hub->scheduler().probe();  // answered at once: others may need a turn
-    return n;
-  }
+  if (n != 0 || (span && timeout_zero(*span))) return answered_at_once(n);
   rt::FdTable& table = rt::current()->hub->fds();
   return ask_until_ready(deadline_for(span), check, [&](rt::Nanos deadline) {
     rt::FdEntry* e = table.entry(epfd);

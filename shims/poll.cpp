@@ -52,10 +52,7 @@ int poll_wait(struct pollfd* fds, nfds_t nfds, const timespec* span, const sigse
     return masked ? real::ppoll(fds, nfds, &kZero, mask) : real::poll(fds, nfds, 0);
   };
   int n = check();
-  if (n != 0 || (span && timeout_zero(*span))) {
-    rt::current()->hub->scheduler().probe();  // answered at once: others may need a turn
-    return n;
-  }
+  if (n != 0 || (span && timeout_zero(*span))) return answered_at_once(n);
   Interests interests;
   return ask_until_ready(deadline_for(span), check, [&](rt::Nanos deadline) {
     interests.clear();
@@ -88,10 +85,7 @@ int select_wait(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
   };
   *waited = 0;
   int n = check();
-  if (n != 0 || (span && timeout_zero(*span))) {
-    rt::current()->hub->scheduler().probe();  // answered at once: others may need a turn
-    return n;
-  }
+  if (n != 0 || (span && timeout_zero(*span))) return answered_at_once(n);
   const rt::Nanos start = rt::monotonic_now();
   auto ask_again = [&] {
     for (int i = 0; i < 3; ++i)

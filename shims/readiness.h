@@ -26,6 +26,13 @@ inline rt::Nanos deadline_for(const timespec* span) {
   return deadline;
 }
 
+// The result of a call answered at once, without waiting (a zero timeout, or something was
+// already ready): others may need a turn first if the caller keeps asking (Scheduler::probe).
+inline int answered_at_once(int n) {
+  rt::current()->hub->scheduler().probe();
+  return n;
+}
+
 // Called once check() (the real call with a zero timeout) has found nothing: parks with
 // park(deadline), which returns what FdTable::wait/wait_any return, and asks check() again,
 // until it reports something (or fails) or the deadline passes; its last answer is the result.

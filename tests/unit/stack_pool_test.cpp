@@ -35,6 +35,7 @@ const char* name_of(GuardKind kind) {
     case GuardKind::guard_region: return "guard_region";
     case GuardKind::guard_page: return "guard_page";
     case GuardKind::canary: return "canary";
+    case GuardKind::none: return "none";
   }
   return "?";
 }
