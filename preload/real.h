@@ -176,6 +176,8 @@ inline constexpr Function<decltype(&::shutdown)> shutdown{"shutdown"};
 inline constexpr Function<decltype(&::setsockopt)> setsockopt{"setsockopt"};
 inline constexpr Function<decltype(&::read)> read{"read"};
 inline constexpr Function<decltype(&::readv)> readv{"readv"};
+inline constexpr Function<decltype(&::preadv2)> preadv2{"preadv2"};
+inline constexpr Function<decltype(&::pwritev2)> pwritev2{"pwritev2"};
 inline constexpr Function<decltype(&::write)> write{"write"};
 inline constexpr Function<decltype(&::writev)> writev{"writev"};
 inline constexpr Function<decltype(&::recv)> recv{"recv"};

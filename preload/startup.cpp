@@ -70,6 +70,7 @@ void leave_ld_preload() {
 
 [[gnu::constructor]] void load_config_before_main() {
   if (!config().inherit) leave_ld_preload();
+  rt::FdTable::note_inherited();
 }
 
 // Pool threads: enough for about 64 name lookups at once.

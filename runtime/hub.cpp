@@ -188,6 +188,7 @@ void Hub::reap_dying() {
 
 void Hub::after_fork_child() {
   GreenThread* self = current();
+  fds_.after_fork_child();  // before libuv re-registers its watcher on our epoll's number
   {
     RuntimeCall runtime;  // libuv's own locks must stay real
     uv_loop_fork(&loop_);

@@ -21,30 +21,18 @@ namespace greenrun::shim {
 namespace {
 
 // Runs call() on a threadpool thread, parked until it returns, and gives back its result.
-// h_errno is per OS thread (glibc TLS), as is errno: the pool thread gets the caller's values
-// first, so a call that leaves one alone leaves it alone for the caller too.
+// h_errno is per OS thread (glibc TLS), as is errno: it travels there and back the same way.
 template <class Call>
 auto on_threadpool(Call call) {
-  using Result = decltype(call());
-  struct Job {
-    Call* call;
-    Result result;
-    int error;
-    int h_error;
-  };
-  Job job{&call, Result{}, errno, h_errno};
-  auto work = [](void* arg) {
-    Job* j = static_cast<Job*>(arg);
-    errno = j->error;
-    h_errno = j->h_error;
-    j->result = (*j->call)();
-    j->error = errno;
-    j->h_error = h_errno;
-  };
-  if (rt::run_in_threadpool(work, &job) != 0) return call();  // not queued: block here instead
-  h_errno = job.h_error;  // other green threads' lookups may have changed ours meanwhile
-  errno = job.error;
-  return job.result;
+  int h_error = h_errno;
+  auto result = rt::call_in_threadpool([&] {
+    h_errno = h_error;
+    auto r = call();
+    h_error = h_errno;
+    return r;
+  });
+  h_errno = h_error;  // other green threads' lookups may have changed ours meanwhile
+  return result;
 }
 
 // gethostbyname, gethostbyname2 and gethostbyaddr return glibc's static storage: one result

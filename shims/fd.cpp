@@ -1,8 +1,8 @@
 // Descriptor life and flags: pipes, close, dup, fcntl and ioctl(FIONBIO).
-// For descriptors the program creates through us, the kernel's O_NONBLOCK is ours (always on)
-// and the program's view is kept apart: F_GETFL and FIONBIO report and change only that view,
-// so a program that made a descriptor non-blocking gets EAGAIN exactly as natively. Closing or
-// replacing a descriptor wakes its waiters with EBADF before the number can be reused.
+// The kernel's O_NONBLOCK is the program's alone; F_SETFL and FIONBIO go through unchanged and
+// are only noted, so that a descriptor the program made non-blocking gets EAGAIN exactly as
+// natively. Closing or replacing a descriptor wakes its waiters with EBADF before the number
+// can be reused.
 // Defines: pipe pipe2 close dup dup2 dup3 fcntl fcntl64 ioctl
 #include <errno.h>
 #include <fcntl.h>
@@ -25,34 +25,17 @@ rt::FdTable* table_for_close() {
 }
 
 int make_pipe(int fds[2], int flags) {
-  int rc = real::pipe2(fds, flags | O_NONBLOCK);
+  int rc = real::pipe2(fds, flags);
   if (rc != 0) return rc;
   rt::FdTable& t = *table();
-  for (int i = 0; i < 2; ++i) t.adopt_new(fds[i], rt::FdKind::pollable, flags & O_NONBLOCK, true);
+  for (int i = 0; i < 2; ++i) t.adopt_new(fds[i], rt::FdKind::pollable, flags & O_NONBLOCK);
   return 0;
 }
 
-int get_flags(int fd) {
-  int flags = real::fcntl(fd, F_GETFL);
+// Notes a change of O_NONBLOCK the kernel accepted.
+void note_nonblocking(int fd, bool nonblocking) {
   rt::FdTable* t = table();
-  if (flags < 0 || !t) return flags;
-  rt::FdEntry* e = t->find(fd);
-  if (!e || !e->known || !e->owned) return flags;
-  return e->app_nonblocking ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
-}
-
-int set_flags(int fd, int flags) {
-  rt::FdTable* t = table();
-  rt::FdEntry* e = t ? t->entry(fd) : nullptr;
-  const bool nonblocking = flags & O_NONBLOCK;
-  if (!e || !e->owned) {
-    int rc = real::fcntl(fd, F_SETFL, flags);
-    if (rc == 0 && e) t->set_nonblocking(*e, nonblocking, nonblocking);
-    return rc;
-  }
-  int rc = real::fcntl(fd, F_SETFL, flags | O_NONBLOCK);  // ours stays non-blocking
-  if (rc == 0) t->set_nonblocking(*e, nonblocking, e->real_nonblocking);
-  return rc;
+  if (rt::FdEntry* e = t ? t->entry(fd) : nullptr) t->set_nonblocking(*e, nonblocking);
 }
 
 }  // namespace
@@ -108,10 +91,11 @@ GREENRUN_EXPORT int fcntl(int fd, int cmd, ...) {
   long arg = va_arg(ap, long);  // every fcntl argument fits a long (int or pointer)
   va_end(ap);
   switch (cmd) {
-    case F_GETFL:
-      return shim::get_flags(fd);
-    case F_SETFL:
-      return shim::set_flags(fd, static_cast<int>(arg));
+    case F_SETFL: {
+      int rc = real::fcntl(fd, cmd, arg);
+      if (rc == 0) shim::note_nonblocking(fd, arg & O_NONBLOCK);
+      return rc;
+    }
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {
       int copy = real::fcntl(fd, cmd, arg);
@@ -144,19 +128,7 @@ GREENRUN_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
   va_start(ap, request);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  if (request == FIONBIO && arg && rt::on_green_thread(rt::CallFamily::io)) {
-    rt::FdEntry* e = rt::current()->hub->fds().entry(fd);
-    rt::FdTable& t = rt::current()->hub->fds();
-    const bool nonblocking = *static_cast<int*>(arg) != 0;
-    if (e && e->owned) {
-      int dummy = 1;  // the kernel keeps O_NONBLOCK; validate the descriptor the same way
-      int rc = real::ioctl(fd, request, &dummy);
-      if (rc == 0) t.set_nonblocking(*e, nonblocking, true);
-      return rc;
-    }
-    int rc = real::ioctl(fd, request, arg);
-    if (rc == 0 && e) t.set_nonblocking(*e, nonblocking, nonblocking);
-    return rc;
-  }
-  return real::ioctl(fd, request, arg);
+  int rc = real::ioctl(fd, request, arg);
+  if (rc == 0 && request == FIONBIO && arg) shim::note_nonblocking(fd, *static_cast<int*>(arg) != 0);
+  return rc;
 }

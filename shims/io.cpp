@@ -1,19 +1,24 @@
 // Reading and writing descriptors. Every call tries the operation first and parks only on
-// EAGAIN (rt::retry_io). Descriptors we created are non-blocking in the kernel; on sockets we
-// did not create, each call adds MSG_DONTWAIT instead; on inherited pipes and terminals, which
-// take no such flag, we wait for readiness first. A blocking write keeps blocking semantics:
-// it returns only when everything is written (or an error or timeout comes after a part).
+// EAGAIN (without_blocking in fd_shim.h), and no descriptor's flags are ever changed: sockets
+// take MSG_DONTWAIT, pipes and FIFOs RWF_NOWAIT (preadv2/pwritev2 at the current position), and
+// terminals, which take neither, are asked poll first. A blocking write keeps blocking
+// semantics: it returns only when everything is written (or an error or timeout comes after a
+// part).
 // Defines: read readv write writev recv recvfrom recvmsg recvmmsg send sendto sendmsg sendmmsg
 //          sendfile sendfile64 splice
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "export.h"
@@ -25,6 +30,13 @@ namespace greenrun::shim {
 
 constexpr struct timespec kZero = {0, 0};  // ppoll exists on every architecture; poll does not
 
+int park_until_ready(rt::FdEntry& e, rt::Want want, rt::Nanos deadline) {
+  int rc = rt::current()->hub->fds().wait(e, want, deadline);
+  if (rc == 0) return 0;
+  errno = rc == -ETIMEDOUT ? EAGAIN : -rc;
+  return -1;
+}
+
 int wait_ready(rt::FdEntry& e, rt::Want want, rt::Nanos deadline) {
   const int saved_errno = errno;  // a wait that ends in readiness leaves errno alone
   for (;;) {
@@ -33,69 +45,45 @@ int wait_ready(rt::FdEntry& e, rt::Want want, rt::Nanos deadline) {
       errno = saved_errno;
       return 0;
     }
-    int rc = rt::current()->hub->fds().wait(e, want, deadline);
-    if (rc == -ETIMEDOUT) rc = -EAGAIN;
-    if (rc < 0) return errno = -rc, -1;
+    if (park_until_ready(e, want, deadline) != 0) return -1;
   }
 }
 
 namespace {
 
-// Input: `plain(flags)` does the call with extra recv flags (0, or MSG_DONTWAIT where the
-// descriptor is a socket we must not make non-blocking).
+// Input: `once(attempt)` makes the call once, with the attempt's flags.
 template <class Call>
-ssize_t input(int fd, Call plain) {
+ssize_t input(int fd, Call once) {
   rt::FdEntry* e = cooperative(fd);
-  if (!e || blocking_alone(*e)) return plain(0);
+  if (!e || alone_on_hub()) return once(Attempt{});
   CancellationPoint cp;
   RestartableCall restartable;
-  rt::Nanos deadline = rt::deadline_for_timeout(e->recv_timeout);
-  ssize_t r;
-  if (e->real_nonblocking) {
-    r = rt::retry_io(*e, rt::Want::read, deadline, [&] { return plain(0); });
-  } else if (e->kind == rt::FdKind::socket) {
-    r = rt::retry_io(*e, rt::Want::read, deadline, [&] { return plain(MSG_DONTWAIT); });
-  } else {
-    r = wait_ready(*e, rt::Want::read, deadline) != 0 ? -1 : plain(0);
-  }
-  return r;  // (a pthread_cancel that interrupted the park acted inside the wait: the hub's hook)
+  return without_blocking(*e, rt::Want::read, deadline_for_timeout(e->recv_timeout), once);
+  // (a pthread_cancel that interrupted the park acted inside the wait: the hub's hook)
 }
 
-// Output: `part(done, flags)` writes what is left after `done` bytes and returns the count.
+// Output: `part(done, attempt)` writes what is left after `done` bytes and returns the count.
 template <class Call>
 ssize_t output(int fd, std::size_t total, Call part) {
   rt::FdEntry* e = cooperative(fd);
-  if (!e || blocking_alone(*e)) return part(0, 0);
+  if (!e || alone_on_hub()) return part(0, Attempt{});
   CancellationPoint cp;
   RestartableCall restartable;
-  rt::Nanos deadline = rt::deadline_for_timeout(e->send_timeout);
-  const bool dontwait_socket = !e->real_nonblocking && e->kind == rt::FdKind::socket;
-  const int flags = dontwait_socket ? MSG_DONTWAIT : 0;
-  std::size_t done = 0;
+  const rt::Nanos deadline = deadline_for_timeout(e->send_timeout);
   const int saved_errno = errno;
-  // A write that got something out reports its count and leaves errno as it found it.
-  auto partial = [&] {
-    errno = saved_errno;
-    return static_cast<ssize_t>(done);
-  };
+  std::size_t done = 0;
   for (;;) {
-    if (!e->real_nonblocking && !dontwait_socket) {
-      if (wait_ready(*e, rt::Want::write, deadline) != 0) return done ? partial() : -1;
+    ssize_t r = without_blocking(*e, rt::Want::write, deadline,
+                                 [&](const Attempt& attempt) { return part(done, attempt); });
+    if (r < 0) {
+      if (!done) return -1;
+      break;  // a write that got something out reports its count and leaves errno alone
     }
-    ssize_t r = part(done, flags);
-    if (r >= 0) {
-      done += static_cast<std::size_t>(r);
-      if (done >= total || r == 0) return partial();
-      continue;
-    }
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return done ? partial() : -1;
-    int rc = rt::current()->hub->fds().wait(*e, rt::Want::write, deadline);
-    if (rc < 0) {
-      if (done) return partial();
-      errno = rc == -ETIMEDOUT ? EAGAIN : -rc;
-      return -1;
-    }
+    done += static_cast<std::size_t>(r);
+    if (done >= total || r == 0) break;
   }
+  errno = saved_errno;
+  return static_cast<ssize_t>(done);
 }
 
 std::size_t iov_total(const struct iovec* iov, int count) {
@@ -117,19 +105,52 @@ void iov_advance(const struct iovec* iov, int count, std::size_t skip, std::vect
   }
 }
 
-bool is_socket(int fd) {
-  rt::FdEntry* e = rt::on_green_thread() ? rt::current()->hub->fds().entry(fd) : nullptr;
-  return e && e->kind == rt::FdKind::socket;
+// How much a write to `e` can take without blocking, as near as the kernel tells: a socket's
+// send buffer less what is queued in it, a pipe's capacity less what is unread. At least a
+// page: readiness said some room is there.
+std::size_t room_for_output(const rt::FdEntry& e) {
+  constexpr long kPage = 4096;
+  long room = 64 * 1024;  // other kinds: a modest slice per call
+  int queued = 0;
+  if (e.kind == rt::FdKind::socket) {
+    int buffer = 0;
+    socklen_t size = sizeof buffer;
+    // The kernel doubles SO_SNDBUF to cover its bookkeeping; half of it is payload.
+    if (getsockopt(e.fd, SOL_SOCKET, SO_SNDBUF, &buffer, &size) == 0 &&
+        real::ioctl(e.fd, SIOCOUTQ, &queued) == 0)
+      room = buffer / 2 - queued;
+  } else if (int capacity = real::fcntl(e.fd, F_GETPIPE_SZ); capacity > 0 &&
+                                                                real::ioctl(e.fd, FIONREAD, &queued) == 0) {
+    room = capacity - queued - kPage;  // a part-filled page may not take more
+  }
+  return static_cast<std::size_t>(std::max(room, kPage));
+}
+
+// Descriptors passed in SCM_RIGHTS go to another process, which may read or accept on them.
+void note_sent_descriptors(const msghdr* m) {
+  if (!m || !m->msg_control || m->msg_controllen == 0) return;
+  rt::FdTable& table = rt::current()->hub->fds();
+  for (const cmsghdr* c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(const_cast<msghdr*>(m), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    const auto* fds = reinterpret_cast<const int*>(CMSG_DATA(c));
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      memcpy(&fd, fds + i, sizeof fd);  // control data need not be aligned for int
+      table.sent_away(fd);
+    }
+  }
 }
 
 // recv with MSG_WAITALL on a stream: natively it blocks until all has come; ours may return a
 // part from the non-blocking attempt, so gather the rest.
 template <class Call>
 ssize_t receive_all(int fd, std::size_t len, int flags, Call once) {
-  if (!(flags & MSG_WAITALL) || (flags & MSG_DONTWAIT)) return input(fd, [&](int extra) { return once(0, flags | extra); });
+  if (!(flags & MSG_WAITALL) || (flags & MSG_DONTWAIT))
+    return input(fd, [&](const Attempt& a) { return once(0, flags | a.msg_flags); });
   std::size_t done = 0;
   while (done < len) {
-    ssize_t r = input(fd, [&](int extra) { return once(done, (flags & ~MSG_WAITALL) | extra); });
+    ssize_t r = input(fd, [&](const Attempt& a) { return once(done, (flags & ~MSG_WAITALL) | a.msg_flags); });
     if (r < 0) return done ? static_cast<ssize_t>(done) : -1;
     if (r == 0) break;
     done += static_cast<std::size_t>(r);
@@ -144,19 +165,26 @@ using namespace greenrun;
 
 GREENRUN_EXPORT ssize_t read(int fd, void* buf, size_t n) {
   if (!rt::on_green_thread(rt::CallFamily::io)) return real::read(fd, buf, n);
-  return shim::input(fd, [&](int extra) {
-    return extra ? real::recv(fd, buf, n, extra) : real::read(fd, buf, n);
+  return shim::input(fd, [&](const shim::Attempt& a) -> ssize_t {
+    if (a.msg_flags) return real::recv(fd, buf, n, a.msg_flags);
+    if (a.rwf_flags) {
+      iovec one{buf, n};
+      return real::preadv2(fd, &one, 1, -1, a.rwf_flags);
+    }
+    return real::read(fd, buf, n);
   });
 }
 
 GREENRUN_EXPORT ssize_t readv(int fd, const struct iovec* iov, int count) {
   if (!rt::on_green_thread(rt::CallFamily::io)) return real::readv(fd, iov, count);
-  return shim::input(fd, [&](int extra) -> ssize_t {
-    if (!extra) return real::readv(fd, iov, count);
+  return shim::input(fd, [&](const shim::Attempt& a) -> ssize_t {
+    if (a.rwf_flags) return real::preadv2(fd, iov, count, -1, a.rwf_flags);
+    if (!a.msg_flags) return real::readv(fd, iov, count);
+    if (count < 0) return errno = EINVAL, -1;  // readv's check; recvmsg would say EMSGSIZE
     msghdr m{};
     m.msg_iov = const_cast<iovec*>(iov);
     m.msg_iovlen = static_cast<std::size_t>(count);
-    return real::recvmsg(fd, &m, extra);
+    return real::recvmsg(fd, &m, a.msg_flags);
   });
 }
 
@@ -180,29 +208,36 @@ GREENRUN_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct 
 GREENRUN_EXPORT ssize_t recvmsg(int fd, struct msghdr* m, int flags) {
   if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
     return real::recvmsg(fd, m, flags);
-  return shim::input(fd, [&](int extra) { return real::recvmsg(fd, m, flags | extra); });
+  return shim::input(fd, [&](const shim::Attempt& a) { return real::recvmsg(fd, m, flags | a.msg_flags); });
 }
 
 GREENRUN_EXPORT int recvmmsg(int fd, struct mmsghdr* vec, unsigned int n, int flags,
                              struct timespec* timeout) {
   if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
     return real::recvmmsg(fd, vec, n, flags, timeout);
-  return static_cast<int>(
-      shim::input(fd, [&](int extra) { return real::recvmmsg(fd, vec, n, flags | extra, timeout); }));
+  return static_cast<int>(shim::input(fd, [&](const shim::Attempt& a) {
+    return real::recvmmsg(fd, vec, n, flags | a.msg_flags, timeout);
+  }));
 }
 
 GREENRUN_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
   if (!rt::on_green_thread(rt::CallFamily::io)) return real::write(fd, buf, n);
-  return shim::output(fd, n, [&](std::size_t done, int flags) {
+  return shim::output(fd, n, [&](std::size_t done, const shim::Attempt& a) -> ssize_t {
     const char* from = static_cast<const char*>(buf) + done;
-    return flags ? real::send(fd, from, n - done, flags) : real::write(fd, from, n - done);
+    if (a.msg_flags) return real::send(fd, from, n - done, a.msg_flags);
+    if (a.rwf_flags) {
+      iovec one{const_cast<char*>(from), n - done};
+      return real::pwritev2(fd, &one, 1, -1, a.rwf_flags);
+    }
+    return real::write(fd, from, n - done);
   });
 }
 
 GREENRUN_EXPORT ssize_t writev(int fd, const struct iovec* iov, int count) {
   if (!rt::on_green_thread(rt::CallFamily::io)) return real::writev(fd, iov, count);
+  if (count < 0) return real::writev(fd, iov, count);  // EINVAL, as libc says it
   std::vector<iovec> rest;
-  return shim::output(fd, shim::iov_total(iov, count), [&](std::size_t done, int flags) -> ssize_t {
+  return shim::output(fd, shim::iov_total(iov, count), [&](std::size_t done, const shim::Attempt& a) -> ssize_t {
     const iovec* v = iov;
     int c = count;
     if (done) {
@@ -210,19 +245,20 @@ GREENRUN_EXPORT ssize_t writev(int fd, const struct iovec* iov, int count) {
       v = rest.data();
       c = static_cast<int>(rest.size());
     }
-    if (!flags) return real::writev(fd, v, c);
+    if (a.rwf_flags) return real::pwritev2(fd, v, c, -1, a.rwf_flags);
+    if (!a.msg_flags) return real::writev(fd, v, c);
     msghdr m{};
     m.msg_iov = const_cast<iovec*>(v);
     m.msg_iovlen = static_cast<std::size_t>(c);
-    return real::sendmsg(fd, &m, flags);
+    return real::sendmsg(fd, &m, a.msg_flags);
   });
 }
 
 GREENRUN_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
   if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
     return real::send(fd, buf, n, flags);
-  return shim::output(fd, n, [&](std::size_t done, int extra) {
-    return real::send(fd, static_cast<const char*>(buf) + done, n - done, flags | extra);
+  return shim::output(fd, n, [&](std::size_t done, const shim::Attempt& a) {
+    return real::send(fd, static_cast<const char*>(buf) + done, n - done, flags | a.msg_flags);
   });
 }
 
@@ -230,48 +266,66 @@ GREENRUN_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags,
                                const struct sockaddr* to, socklen_t to_len) {
   if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
     return real::sendto(fd, buf, n, flags, to, to_len);
-  return shim::output(fd, n, [&](std::size_t done, int extra) {
-    return real::sendto(fd, static_cast<const char*>(buf) + done, n - done, flags | extra, to, to_len);
+  return shim::output(fd, n, [&](std::size_t done, const shim::Attempt& a) {
+    return real::sendto(fd, static_cast<const char*>(buf) + done, n - done, flags | a.msg_flags, to, to_len);
   });
 }
 
 GREENRUN_EXPORT ssize_t sendmsg(int fd, const struct msghdr* m, int flags) {
-  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
-    return real::sendmsg(fd, m, flags);
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::sendmsg(fd, m, flags);
+  shim::note_sent_descriptors(m);
+  if (flags & MSG_DONTWAIT) return real::sendmsg(fd, m, flags);
   std::vector<iovec> rest;
   return shim::output(fd, shim::iov_total(m->msg_iov, static_cast<int>(m->msg_iovlen)),
-                      [&](std::size_t done, int extra) {
-                        if (!done) return real::sendmsg(fd, m, flags | extra);
+                      [&](std::size_t done, const shim::Attempt& a) {
+                        if (!done) return real::sendmsg(fd, m, flags | a.msg_flags);
                         msghdr tail = *m;  // the control data went with the first part
                         shim::iov_advance(m->msg_iov, static_cast<int>(m->msg_iovlen), done, rest);
                         tail.msg_iov = rest.data();
                         tail.msg_iovlen = rest.size();
                         tail.msg_control = nullptr;
                         tail.msg_controllen = 0;
-                        return real::sendmsg(fd, &tail, flags | extra);
+                        return real::sendmsg(fd, &tail, flags | a.msg_flags);
                       });
 }
 
 GREENRUN_EXPORT int sendmmsg(int fd, struct mmsghdr* vec, unsigned int n, int flags) {
-  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
-    return real::sendmmsg(fd, vec, n, flags);
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::sendmmsg(fd, vec, n, flags);
+  for (unsigned int i = 0; i < n; ++i) shim::note_sent_descriptors(&vec[i].msg_hdr);
   rt::FdEntry* e = shim::cooperative(fd);
-  if (!e || shim::blocking_alone(*e)) return real::sendmmsg(fd, vec, n, flags);
+  if ((flags & MSG_DONTWAIT) || !e || shim::alone_on_hub()) return real::sendmmsg(fd, vec, n, flags);
   shim::CancellationPoint cp;
-  int extra = e->real_nonblocking ? 0 : MSG_DONTWAIT;
-  return rt::retry_io(*e, rt::Want::write, rt::deadline_for_timeout(e->send_timeout),
-                      [&] { return real::sendmmsg(fd, vec, n, flags | extra); });
+  return shim::without_blocking(*e, rt::Want::write, shim::deadline_for_timeout(e->send_timeout),
+                                [&](const shim::Attempt& a) {
+                                  return real::sendmmsg(fd, vec, n, flags | a.msg_flags);
+                                });
 }
 
+// No per-call flag reaches sendfile's output: wait until the socket or pipe takes data, then
+// send no more than it has room for, so the call returns at once; repeat until all is sent, as
+// the blocking call does.
 GREENRUN_EXPORT ssize_t sendfile(int out, int in, off_t* offset, size_t count) noexcept {
   rt::FdEntry* e = shim::cooperative(out);
-  if (!e || shim::blocking_alone(*e)) return real::sendfile(out, in, offset, count);
-  if (!e->real_nonblocking) {
-    if (shim::wait_ready(*e, rt::Want::write, rt::deadline_for_timeout(e->send_timeout)) != 0) return -1;
-    return real::sendfile(out, in, offset, count);
+  if (!e || shim::alone_on_hub()) return real::sendfile(out, in, offset, count);
+  shim::CancellationPoint cp;
+  const rt::Nanos deadline = shim::deadline_for_timeout(e->send_timeout);
+  const int saved_errno = errno;
+  std::size_t done = 0;
+  while (done < count) {
+    if (shim::wait_ready(*e, rt::Want::write, deadline) != 0) {
+      if (!done) return -1;
+      break;
+    }
+    ssize_t r = real::sendfile(out, in, offset, std::min(count - done, shim::room_for_output(*e)));
+    if (r < 0) {
+      if (!done) return -1;
+      break;
+    }
+    done += static_cast<std::size_t>(r);
+    if (r == 0) break;  // the input ended
   }
-  return rt::retry_io(*e, rt::Want::write, rt::deadline_for_timeout(e->send_timeout),
-                      [&] { return real::sendfile(out, in, offset, count); });
+  errno = saved_errno;
+  return static_cast<ssize_t>(done);
 }
 
 // Same function on 64-bit targets, exported under its other name.
@@ -281,21 +335,40 @@ GREENRUN_EXPORT ssize_t greenrun_sendfile64(int out, int in, off_t* offset, size
   return sendfile(out, in, offset, count);
 }
 
+// SPLICE_F_NONBLOCK makes the pipe side non-blocking; the other side gets the room check of
+// sendfile when it is the output, readiness when it is the input.
 GREENRUN_EXPORT ssize_t splice(int in, loff_t* in_offset, int out, loff_t* out_offset, size_t len,
                                unsigned int flags) {
   rt::FdEntry* from = shim::cooperative(in);
   rt::FdEntry* to = shim::cooperative(out);
-  if ((!from && !to) || (flags & SPLICE_F_NONBLOCK)) return real::splice(in, in_offset, out, out_offset, len, flags);
+  if ((!from && !to) || (flags & SPLICE_F_NONBLOCK) || shim::alone_on_hub())
+    return real::splice(in, in_offset, out, out_offset, len, flags);
   shim::CancellationPoint cp;
+  const int saved_errno = errno;
   for (;;) {
-    // Non-blocking on the pipe side; the other side is non-blocking if we own it.
-    ssize_t r = real::splice(in, in_offset, out, out_offset, len, flags | SPLICE_F_NONBLOCK);
-    if (r >= 0 || errno != EAGAIN) return r;
     rt::FdTable::Interest interests[2];
     std::size_t n = 0;
     if (from) interests[n++] = {from, rt::Want::read};
     if (to) interests[n++] = {to, rt::Want::write};
-    int rc = rt::current()->hub->fds().wait_any(interests, n, rt::kNever);
+    pollfd p[2];
+    for (std::size_t i = 0; i < n; ++i)
+      p[i] = {interests[i].entry->fd, static_cast<short>(interests[i].want == rt::Want::read ? POLLIN : POLLOUT), 0};
+    const long ready = real::syscall(SYS_ppoll, p, n, &shim::kZero, nullptr, 0);
+    if (ready == static_cast<long>(n)) {
+      std::size_t part = to ? std::min(len, shim::room_for_output(*to)) : len;
+      ssize_t r = real::splice(in, in_offset, out, out_offset, part, flags | SPLICE_F_NONBLOCK);
+      if (r >= 0) {
+        errno = saved_errno;
+        return r;
+      }
+      if (errno != EAGAIN) return r;
+    }
+    // Park on the sides that are not ready (a ready one would wake us at once, over and over).
+    std::size_t waiting = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      if (ready <= 0 || p[i].revents == 0) interests[waiting++] = interests[i];
+    if (waiting == 0) waiting = n;  // both reported ready but splice said EAGAIN: wait for both
+    int rc = rt::current()->hub->fds().wait_any(interests, waiting, rt::kNever);
     if (rc < 0) return errno = -rc, -1;
   }
 }

@@ -70,7 +70,7 @@ int wait_signal(const sigset_t* set, siginfo_t* info, rt::Nanos deadline, bool r
   int fd = real::signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (fd < 0) return -1;
   rt::FdTable& fds = rt::current()->hub->fds();
-  rt::FdEntry& e = fds.adopt_new(fd, rt::FdKind::pollable, false, true);
+  rt::FdEntry& e = fds.adopt_new(fd, rt::FdKind::pollable, true);
   int result;
   for (;;) {
     if (int sig = take_waited(p, set, info)) {

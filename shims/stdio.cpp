@@ -133,11 +133,11 @@ const char* cookie_mode(const char* mode, bool& reads, bool& writes, bool& appen
   return kModes[mode[0] == 'r' ? 0 : mode[0] == 'w' ? 1 : 2][plus];
 }
 
-// A socket or pipe that may park: one we made non-blocking in the kernel (the real stdio would
-// see EAGAIN where the program expects to block), or one a read may park on.
+// A blocking socket, pipe or terminal a read or write may park on: glibc's stdio would call
+// the kernel directly and block every green thread.
 bool wants_own_file(int fd) {
   rt::FdEntry* e = rt::current()->hub->fds().entry(fd);
-  return e && e->parkable() && (e->owned || !e->app_nonblocking);
+  return e && e->parkable() && !e->nonblocking;
 }
 
 // fdopen, with the checks glibc's makes, and a FILE of ours.

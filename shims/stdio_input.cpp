@@ -42,14 +42,14 @@ void before_input(FILE* f) {
   int fd = f->_fileno;  // -1 or -2 for FILEs on no descriptor (fmemopen, fopencookie)
   if (fd < 0 || feof_unlocked(f) || !__freadable(f)) return;  // glibc's EOF is sticky
   rt::FdEntry* e = cooperative(fd);
-  if (!e || blocking_alone(*e) || own_file(f)) return;
+  if (!e || alone_on_hub() || own_file(f)) return;
   int saved = errno;
   flush_before_read(f, fd);
   {
     CancellationPoint cp;
     // A timeout (SO_RCVTIMEO) or EBADF is left to the real call to report; a cancel that
     // interrupts the wait acts inside it (the hub's interrupt hook).
-    wait_ready(*e, rt::Want::read, rt::deadline_for_timeout(e->recv_timeout));
+    wait_ready(*e, rt::Want::read, deadline_for_timeout(e->recv_timeout));
   }
   errno = saved;
 }

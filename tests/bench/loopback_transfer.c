@@ -11,7 +11,11 @@
  *          the client: moves BYTES in read()/write() calls of CHUNK bytes (default 16384) and
  *          prints "RESULT seconds S", "RESULT cpu_seconds S" (its own user+system time),
  *          "RESULT mib_per_s X" and "RESULT calls N" (its read() and write() calls). Exits 1
- *          if a byte went missing. */
+ *          if a byte went missing.
+ *        loopback_transfer download|upload PORT BYTES CHUNK idle-thread
+ *          the same with one more thread, blocked reading an empty pipe throughout: under
+ *          greenrun the client's calls then take the cooperative path (MSG_DONTWAIT per call,
+ *          parking on EAGAIN) instead of the plain call a program alone on the hub gets. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +29,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
 
 /* read() and write() calls made so far (the client reports them). */
 static uint64_t calls;
@@ -163,8 +168,19 @@ static int client(const char* mode, int port, uint64_t bytes, size_t chunk) {
   return 0;
 }
 
+static void* idle(void* arg) {
+  char c;
+  ssize_t n = read(*(int*)arg, &c, 1);  /* returns only at exit: nobody writes */
+  return (void*)n;
+}
+
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  static int idle_pipe[2];
+  if (argc > 5 && strcmp(argv[5], "idle-thread") == 0) {
+    pthread_t t;
+    if (pipe(idle_pipe) != 0 || pthread_create(&t, NULL, idle, &idle_pipe[0]) != 0) die("idle thread");
+  }
   if (argc >= 2 && strcmp(argv[1], "serve") == 0)
     serve(argc > 2 ? atoi(argv[2]) : 0);
   if (argc >= 4 && (strcmp(argv[1], "download") == 0 || strcmp(argv[1], "upload") == 0))

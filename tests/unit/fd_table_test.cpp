@@ -35,11 +35,54 @@ TEST_CASE("fd_table: a descriptor is classified once, by kind and flags") {
   int file = open("/proc/self/status", O_RDONLY);
   REQUIRE(file >= 0);
   CHECK(fds().entry(p.fd[0])->kind == rt::FdKind::pollable);
-  CHECK(fds().entry(p.fd[0])->real_nonblocking);
-  CHECK_FALSE(fds().entry(p.fd[0])->owned);  // not created through a shim: never changed
+  CHECK(fds().entry(p.fd[0])->nonblocking);
+  CHECK(fds().entry(p.fd[0])->mode == rt::IoMode::nowait);
+  CHECK(fds().may_be_shared(*fds().entry(p.fd[0])));  // not seen created: another may hold it
   CHECK(fds().entry(file)->kind == rt::FdKind::always_ready);
-  fds().forget(file);
-  close(file);
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  CHECK(fds().entry(sv[0])->mode == rt::IoMode::dontwait);
+  CHECK_FALSE(fds().entry(sv[0])->nonblocking);
+  for (int f : {file, sv[0], sv[1]}) {
+    fds().forget(f);
+    close(f);
+  }
+}
+
+TEST_CASE("fd_table: a descriptor made here is private until a child may share it") {
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  rt::FdEntry& e = fds().adopt_new(sv[0], rt::FdKind::socket, false);
+  CHECK_FALSE(fds().may_be_shared(e));
+  fds().duplicate(sv[0], sv[1]);  // (a stand-in: sv[1] now counts as a dup of sv[0])
+  fds().sent_away(sv[1]);
+  CHECK(fds().may_be_shared(e));  // the description went to another process
+  rt::FdEntry& fresh = fds().adopt_new(sv[0], rt::FdKind::socket, false);
+  CHECK_FALSE(fds().may_be_shared(fresh));
+  fds().children_may_share();
+  CHECK(fds().may_be_shared(fresh));
+  for (int f : sv) {
+    fds().forget(f);
+    close(f);
+  }
+}
+
+TEST_CASE("fd_table: parking on a blocking descriptor leaves its flags as they were") {
+  int fd[2];
+  REQUIRE(pipe(fd) == 0);
+  rt::FdEntry& e = *fds().entry(fd[0]);
+  Greenlet writer = spawn([&] {
+    greenrun::sleep(0.01);
+    CHECK(write(fd[1], "x", 1) == 1);
+  });
+  CHECK(fcntl(fd[0], F_GETFL) == O_RDONLY);
+  CHECK(fds().wait(e, rt::Want::read, rt::kNever) == 0);
+  CHECK(fcntl(fd[0], F_GETFL) == O_RDONLY);  // no O_NONBLOCK: a child sharing it would see it
+  writer.join();
+  for (int f : fd) {
+    fds().forget(f);
+    close(f);
+  }
 }
 
 TEST_CASE("fd_table: a reader parks until another green thread writes") {
