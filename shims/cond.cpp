@@ -5,13 +5,13 @@
 // Waiting is a cancellation point: a cancelled waiter re-takes the mutex before unwinding, as
 // POSIX requires (its cleanup handler usually unlocks it).
 // Process-shared condvars are signalled from other processes, out of our reach: a wait on one
-// releases the mutex, parks 1 ms and returns (a spurious wake-up, which POSIX allows).
+// releases the mutex, parks for one Backoff interval (1 ms) and returns (a spurious wake-up,
+// which POSIX allows).
 #include "cond.h"
 
 #include <errno.h>
 
-#include <algorithm>
-
+#include "backoff.h"
 #include "export.h"
 #include "hub.h"
 #include "mutex.h"
@@ -39,9 +39,7 @@ int cond_wait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock,
   if (int rc = mutex_release_for_wait(m)) return rc;  // e.g. EPERM: not the owner
   rt::Wake why;
   if ((c->__data.__wrefs & kSharedMask) || mutex_is_process_shared(m)) {
-    why = self->hub->scheduler().park(rt::WaitReason::condition, c,
-                                      std::min(deadline, rt::monotonic_now() + 1'000'000));
-    if (why == rt::Wake::timed_out && rt::monotonic_now() < deadline) why = rt::Wake::woken;
+    why = rt::Backoff(deadline).park(rt::WaitReason::condition, c);
   } else {
     rt::Waiter w;
     why = self->hub->address_waiters().wait(c, w, rt::WaitReason::condition, deadline);

@@ -1,16 +1,16 @@
 // Process-shared and robust mutexes (glibc marks every robust mutex process-shared). Another
 // process may hold one, so the kernel-level lock must stay glibc's; but glibc tells owners
 // apart by thread id, and all green threads share one. So the lock is taken from glibc once per
-// process (trylock, polled with a growing pause while another process holds it) and, between
+// process (trylock, polled with a Backoff while another process holds it) and, between
 // green threads, ownership is tracked here and handed over directly, glibc's lock staying held.
 // A robust mutex whose green owner died is taken over with EOWNERDEAD, as glibc does.
 // Defines: pthread_mutex_consistent
 #include <errno.h>
 
-#include <algorithm>
 #include <climits>
 #include <unordered_map>
 
+#include "backoff.h"
 #include "export.h"
 #include "hub.h"
 #include "mutex.h"
@@ -58,8 +58,8 @@ int shared_mutex_lock(pthread_mutex_t* m, rt::Nanos deadline, bool try_only) {
     if (try_only) return EBUSY;
     if (type == PTHREAD_MUTEX_ERRORCHECK || robust) return EDEADLK;
   }
-  rt::Scheduler& sched = self->hub->scheduler();
-  for (rt::Nanos pause = 1'000'000;;) {
+  rt::Backoff backoff(deadline);
+  for (;;) {
     if (o.owner && o.owner != self) {
       if (o.owner->dead() && robust) {  // its owner ended without unlocking
         own(o, self);
@@ -83,10 +83,8 @@ int shared_mutex_lock(pthread_mutex_t* m, rt::Nanos deadline, bool try_only) {
     }
     // Held by another process (or, relocking a normal mutex, by ourselves: blocks, as natively).
     if (try_only) return EBUSY;
-    rt::Nanos now = rt::monotonic_now();
-    if (now >= deadline) return ETIMEDOUT;
-    sched.park(rt::WaitReason::mutex, m, std::min(deadline, now + pause));
-    pause = std::min<rt::Nanos>(pause * 2, 16'000'000);
+    if (backoff.expired()) return ETIMEDOUT;
+    backoff.park(rt::WaitReason::mutex, m);  // mutexes are never interrupted: look again
   }
 }
 

@@ -1,16 +1,17 @@
 // Waiting for children, and fork. A wait first tries the real call with WNOHANG and parks only
 // if no child is ready: on a pidfd when it waits for one child's exit (readable once the child
-// has exited), otherwise by polling every 1 ms, doubling to 16 ms. In the child of fork only
-// the calling green thread survives (see after_fork_child); vfork is fork here.
+// has exited), otherwise by polling with the runtime's Backoff (every 1 ms, doubling to 16 ms),
+// parked as waiting for a child. In the child of fork only the calling green thread survives
+// (see after_fork_child); vfork is fork here.
 // Defines: waitpid wait wait3 wait4 waitid fork vfork
 #include <errno.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <optional>
 
+#include "backoff.h"
 #include "export.h"
 #include "hub.h"
 #include "posix_thread.h"
@@ -19,15 +20,6 @@
 
 namespace greenrun::shim {
 namespace {
-
-// Polling is for the waits no single pidfd fits (any child, a process group, stops and
-// continues). A threadpool thread blocked in waitid(WNOWAIT) was the alternative; it was
-// rejected because such a thread cannot be taken back: a cancelled or interrupted wait would
-// leave it blocked (and its pool slot taken, shared with DNS lookups) until some child changes
-// state, and several waiters would each hold one. A poll costs a WNOHANG system call per
-// period and at most 16 ms of extra latency.
-constexpr rt::Nanos kFirstPoll = 1'000'000;
-constexpr rt::Nanos kLastPoll = 16'000'000;
 
 // A pidfd for the child being waited for, closed however the wait ends (a cancellation
 // unwinds through here). -1 when there is none: polling then.
@@ -57,7 +49,13 @@ class PidFd {
 };
 
 // Parks until the child may have changed state: 0 to try again, or -EINTR.
-int park_once(PidFd& pidfd, rt::Nanos& delay, bool cancellable) {
+// Polling is for the waits no single pidfd fits (any child, a process group, stops and
+// continues). A threadpool thread blocked in waitid(WNOWAIT) was the alternative; it was
+// rejected because such a thread cannot be taken back: a cancelled or interrupted wait would
+// leave it blocked (and its pool slot taken, shared with DNS lookups) until some child changes
+// state, and several waiters would each hold one. A poll costs a WNOHANG system call per
+// period and at most Backoff::kCap (16 ms) of extra latency.
+int park_once(PidFd& pidfd, rt::Backoff& backoff, bool cancellable) {
   rt::Hub* hub = rt::current()->hub;
   std::optional<CancellationPoint> cp;
   if (cancellable) cp.emplace();
@@ -70,10 +68,7 @@ int park_once(PidFd& pidfd, rt::Nanos& delay, bool cancellable) {
     }
     pidfd.drop();  // epoll refused it: poll from now on
   }
-  rt::Wake why = hub->scheduler().park(rt::WaitReason::child_process, nullptr,
-                                       rt::monotonic_now() + delay);
-  delay = std::min(delay * 2, kLastPoll);
-  return why == rt::Wake::interrupted ? -EINTR : 0;
+  return backoff.park(rt::WaitReason::child_process) == rt::Wake::interrupted ? -EINTR : 0;
 }
 
 // The loop every wait goes through. attempt() makes the real call with WNOHANG added and
@@ -86,9 +81,9 @@ int wait_loop(pid_t pid, bool exits_only, bool cancellable, Attempt attempt) {
   if (r != 0) return r;
   RestartableCall restartable;  // the wait family restarts under SA_RESTART (signal(7))
   PidFd pidfd(pid > 0 && exits_only ? pid : -1);
-  rt::Nanos delay = kFirstPoll;
+  rt::Backoff backoff;  // no deadline: the wait family has no timeout
   for (;;) {
-    if (park_once(pidfd, delay, cancellable) == -EINTR) {
+    if (park_once(pidfd, backoff, cancellable) == -EINTR) {
       if (cancellable) test_cancel();
       errno = EINTR;  // as a signal interrupting the native wait would
       return -1;
@@ -180,6 +175,7 @@ GREENRUN_EXPORT int waitid(idtype_t type, id_t id, siginfo_t* info, int options)
 // The child keeps the calling green thread only; its pthread_self() is the same value as the
 // caller's in the parent (a green pthread_t is its record's address, copied with the memory).
 GREENRUN_EXPORT pid_t fork(void) noexcept {
+  rt::FdTable::children_may_share();  // the child holds every descriptor open now
   if (!rt::on_green_thread()) return real::fork();
   pid_t pid = real::fork();
   if (pid == 0) shim::after_fork_child();

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "backoff.h"
 #include "hub.h"
 #include "posix_thread.h"
 
@@ -39,15 +40,13 @@ inline int answered_at_once(int n) {
 // An interrupted park acts on a pending cancellation, else gives -1 with EINTR.
 template <class Check, class Park>
 int ask_until_ready(rt::Nanos deadline, Check check, Park park) {
-  constexpr rt::Nanos kRetry = 1'000'000;
+  rt::Backoff retry(deadline);
   const int saved_errno = errno;  // a call that succeeds leaves errno alone, as libc's does
   for (;;) {
     int rc = park(deadline);
     if (rc != 0 && rc != -ETIMEDOUT && rc != -EBADF && rc != -EINTR) {
-      // A descriptor libuv will not watch: look again every millisecond.
-      rt::Wake why = rt::current()->hub->scheduler().park(
-          rt::WaitReason::fd_readable, nullptr, std::min(deadline, rt::monotonic_now() + kRetry));
-      rc = why == rt::Wake::interrupted ? -EINTR : 0;
+      // A descriptor libuv will not watch: look again after a growing pause.
+      rc = retry.park(rt::WaitReason::fd_readable) == rt::Wake::interrupted ? -EINTR : 0;
     }
     if (rc == -EINTR) {
       test_cancel();

@@ -3,13 +3,12 @@
 // on the semaphore's address and take the count with sem_trywait when woken.
 // A sem_post from a signal handler or another OS thread cannot wake a parked green thread
 // directly, so waiters also look again every 10 ms. Process-shared and named semaphores are
-// polled the same way with a growing pause (1 ms up to 16 ms): other processes post to them.
+// polled with the runtime's Backoff (1 ms doubling to 16 ms): other processes post to them.
 // Defines: sem_wait sem_timedwait sem_clockwait sem_post
 #include <errno.h>
 #include <semaphore.h>
 
-#include <algorithm>
-
+#include "backoff.h"
 #include "export.h"
 #include "hub.h"
 #include "posix_thread.h"
@@ -21,6 +20,8 @@ namespace {
 // glibc's new_sem.private: LLL_PRIVATE (0) for sem_init(s, 0, n), LLL_SHARED (128) for
 // process-shared and named semaphores.
 constexpr int kFutexPrivate = 0;
+// How often a private semaphore's waiter looks for a post that could not wake it.
+constexpr rt::Nanos kUnwokenPostCheck = 10'000'000;
 struct GlibcSem {                // glibc's struct new_sem on 64-bit targets
   unsigned long data;
   int private_;
@@ -38,20 +39,17 @@ int wait(sem_t* s, clockid_t clock, const struct timespec* abstime) {
   if (abstime) {
     if (int rc = rt::deadline_from_abstime(clock, abstime, deadline)) return errno = rc, -1;
   }
-  rt::GreenThread* self = rt::current();
+  rt::AddressWaiters& waiters = rt::current()->hub->address_waiters();
   const bool shared = process_shared(s);
-  for (rt::Nanos pause = shared ? 1'000'000 : 10'000'000;;) {
-    rt::Nanos now = rt::monotonic_now();
-    if (now >= deadline) return errno = ETIMEDOUT, -1;
-    rt::Nanos until = std::min(deadline, now + pause);
-    rt::Wake why;
-    if (shared) {
-      why = self->hub->scheduler().park(rt::WaitReason::semaphore, s, until);
-      if (pause < 16'000'000) pause *= 2;
-    } else {
-      rt::Waiter w;
-      why = self->hub->address_waiters().wait(s, w, rt::WaitReason::semaphore, until);
-    }
+  rt::Backoff backoff = shared ? rt::Backoff(deadline)
+                               : rt::Backoff::every(kUnwokenPostCheck, deadline);
+  for (;;) {
+    if (backoff.expired()) return errno = ETIMEDOUT, -1;
+    rt::Wake why = shared ? backoff.park(rt::WaitReason::semaphore, s)
+                          : backoff.park_with([&](rt::Nanos until) {
+                              rt::Waiter w;
+                              return waiters.wait(s, w, rt::WaitReason::semaphore, until);
+                            });
     if (why == rt::Wake::interrupted) {  // a handler ran: glibc's sem_*wait return EINTR then
       test_cancel();
       return errno = EINTR, -1;
