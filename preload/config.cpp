@@ -7,10 +7,11 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "diagnostic_output.h"
+#include "lineage.h"
 #include "stack_pool.h"
 
 namespace greenrun::preload {
@@ -19,8 +20,7 @@ namespace {
 constexpr std::size_t kMaxStackSize = std::size_t{1} << 30;  // 1 GiB: beyond is surely a typo
 
 [[noreturn]] void refuse(const char* name, const char* value, const char* why) {
-  std::fprintf(stderr, "greenrun: %s=%s %s\n", name, value, why);
-  std::fflush(stderr);
+  rt::write_diagnostic(2, {"greenrun: ", name, "=", value, " ", why, "\n"});
   _exit(2);
 }
 
@@ -47,6 +47,9 @@ Config load() {
     if (!parse_signal(v, c.dump_signal))
       refuse("GREENRUN_DUMP_SIGNAL", v,
              "is not a signal that can be caught: use a name (QUIT, SIGUSR1), a number, or none");
+    if (c.dump_signal == SIGCHLD)  // its SIG_IGN reaps children: it cannot stay the program's
+      refuse("GREENRUN_DUMP_SIGNAL", v,
+             "cannot be the dump signal: ignoring SIGCHLD changes how children are reaped");
   }
   if (const char* v = std::getenv("GREENRUN_BLOCKING_MS"); v && *v) {
     char* end = nullptr;
@@ -66,8 +69,9 @@ Config load() {
   if (const char* v = std::getenv("GREENRUN_STATS"); v && *v) {
     if (std::strchr(v, '/')) {  // a file: each process writes its own with %p
       if (secure_execution()) {
-        std::fprintf(stderr, "greenrun: GREENRUN_STATS=%s is not honoured in secure execution "
-                             "(setuid/setgid): a setting that names a file is ignored\n", v);
+        rt::write_diagnostic(2, {"greenrun: GREENRUN_STATS=", v,
+                                 " is not honoured in secure execution (setuid/setgid): a setting "
+                                 "that names a file is ignored\n"});
       } else {
         c.stats = true;
         c.stats_path = v;
@@ -75,8 +79,9 @@ Config load() {
     } else if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0) {
       refuse("GREENRUN_STATS", v,
              "must be 0, 1 (the table on stderr) or a file path, e.g. GREENRUN_STATS=/tmp/stats.%p");
-    } else {
-      c.stats = v[0] == '1';
+    } else if (v[0] == '1' && !parent_prints_stats()) {  // else a descendant: silent
+      c.stats = true;
+      c.stats_pid = getpid();
     }
   }
   return c;

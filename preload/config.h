@@ -3,6 +3,9 @@
 // execution (setuid, AT_SECURE) no setting that opens or names a file is honoured
 // (GREENRUN_STATS=/path is ignored with one line there); a new one that does must check
 // secure_execution().
+// GREENRUN_STATS=1 prints the table on stderr in the top greenrun process only: not in a
+// process whose parent runs greenrun with GREENRUN_STATS=1 (lineage.h), nor in a fork of the
+// top one (a different pid). GREENRUN_STATS=/path/%p gives every process its own file.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -14,8 +17,9 @@ struct Config {
   bool inherit = true;                  // GREENRUN_INHERIT: exec'd children keep the preload
   int dump_signal = 3;                  // GREENRUN_DUMP_SIGNAL: SIGQUIT (3); 0 for none
   int blocking_ms = 0;                  // GREENRUN_BLOCKING_MS: 0 for off
-  bool stats = false;                   // GREENRUN_STATS: the table at exit
+  bool stats = false;                   // GREENRUN_STATS: the table at exit (not a descendant's)
   std::string stats_path;               // GREENRUN_STATS=/path: to this file (%p: the pid)
+  int stats_pid = 0;                    // GREENRUN_STATS=1: the one process that prints it
   bool own_tls = true;                  // GREENRUN_TLS: own (exact) or shared (opt-in)
 };
 

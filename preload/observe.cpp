@@ -1,11 +1,9 @@
 // Observability wiring, done once when the hub is made: the dump signal (GREENRUN_DUMP_SIGNAL,
-// handled on the loop through a uv_signal, so the dump never runs inside a raw handler), the
-// statistics table at exit (GREENRUN_STATS) and the blocking monitor (GREENRUN_BLOCKING_MS).
-// A handler the program installed for the dump signal wins: we never replace one.
+// watched by the signal shims, whose trampoline wakes the hub, so the dump never runs inside a
+// raw handler), the statistics table at exit (GREENRUN_STATS) and the blocking monitor
+// (GREENRUN_BLOCKING_MS). A handler the program installs for the dump signal wins: we never
+// replace one, and the program sees its own action for that signal (SIG_DFL or SIG_IGN).
 #include "observe.h"
-
-#include <signal.h>
-#include <uv.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,6 +15,7 @@
 #include "config.h"
 #include "diagnostics.h"
 #include "hub.h"
+#include "signal_shim.h"
 #include "stack_dump.h"
 
 namespace greenrun::preload {
@@ -27,28 +26,19 @@ constexpr int kSampleSignal = SIGURG;
 
 rt::Hub* g_hub = nullptr;  // the main thread's hub, for the exit handler (any thread may exit)
 
-void on_dump_signal(uv_signal_t* handle, int) {
-  rt::dump_threads(*static_cast<rt::Hub*>(handle->data), 2);
-}
+void on_dump_signal(rt::Hub& hub) { rt::dump_threads(hub, 2); }
 
-void start_dump_signal(rt::Hub& hub, int signal) {
-  rt::RuntimeCall runtime;  // sigaction and libuv's signal lock and pipe must stay real
-  struct sigaction existing {};
-  if (::sigaction(signal, nullptr, &existing) != 0) return;
-  if ((existing.sa_flags & SA_SIGINFO) || existing.sa_handler != SIG_DFL) return;
-  static uv_signal_t handle;  // lives as long as the loop
-  if (uv_signal_init(hub.loop(), &handle) != 0) return;
-  handle.data = &hub;
-  if (uv_signal_start(&handle, &on_dump_signal, signal) != 0) return;
-  // Not a reason for the loop to stay alive: the deadlock report must still fire.
-  uv_unref(reinterpret_cast<uv_handle_t*>(&handle));
+// GREENRUN_STATS=1 is for the process it was given to: not a fork of it (config.h).
+bool stats_are_ours() {
+  const Config& c = config();
+  return c.stats && (!c.stats_path.empty() || getpid() == c.stats_pid);
 }
 
 void print_stats_at_exit() {
-  if (!g_hub) return;
+  if (!g_hub || !stats_are_ours()) return;
   rt::GreenThread* self = rt::current();
   bool was = self && self->in_runtime;
-  if (self) self->in_runtime = true;  // our write(2)s go straight to libc
+  if (self) self->in_runtime = true;  // open and close of the file go straight to libc
   const std::string& path = config().stats_path;
   if (path.empty()) {
     rt::print_stats(*g_hub, 2);
@@ -80,8 +70,8 @@ void print_stats_at_exit() {
 void start_observers(rt::Hub& hub) {
   const Config& c = config();
   g_hub = &hub;
-  if (c.dump_signal) start_dump_signal(hub, c.dump_signal);
-  if (c.stats) {
+  if (c.dump_signal) shim::watch_signal(hub, c.dump_signal, &on_dump_signal);
+  if (stats_are_ours()) {
     hub.stats().timing = true;
     std::atexit(&print_stats_at_exit);
   }

@@ -1,8 +1,9 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
-#include <cstring>
+#include "diagnostic_output.h"
 
 namespace greenrun::real {
 
@@ -11,12 +12,8 @@ void* resolve(const char* name, const char* version) {
   if (!fn && version) fn = dlsym(RTLD_NEXT, name);
   if (!fn) {
     // No stdio here: this may run before libc's own start-up is complete.
-    const char* head = "greenrun: libc has no symbol ";
-    const char* tail = "; this libc is not supported (glibc 2.34 or later is needed)\n";
-    ssize_t ignored = ::write(2, head, std::strlen(head));
-    ignored = ::write(2, name, std::strlen(name));
-    ignored = ::write(2, tail, std::strlen(tail));
-    (void)ignored;
+    rt::write_diagnostic(2, {"greenrun: libc has no symbol ", name,
+                             "; this libc is not supported (glibc 2.34 or later is needed)\n"});
     ::_exit(127);
   }
   return fn;

@@ -262,6 +262,14 @@ inline constexpr Function<decltype(&::waitid)> waitid{"waitid"};
 inline constexpr Function<decltype(&::system)> system{"system"};
 inline constexpr Function<decltype(&::popen)> popen{"popen"};
 inline constexpr Function<decltype(&::posix_spawn)> posix_spawn{"posix_spawn"};
+inline constexpr Function<decltype(&::posix_spawnp)> posix_spawnp{"posix_spawnp"};
+// exec (shims/exec.cpp); execl, execle and execlp are rebuilt on the vector forms
+inline constexpr Function<decltype(&::execve)> execve{"execve"};
+inline constexpr Function<decltype(&::execv)> execv{"execv"};
+inline constexpr Function<decltype(&::execvp)> execvp{"execvp"};
+inline constexpr Function<decltype(&::execvpe)> execvpe{"execvpe"};
+inline constexpr Function<decltype(&::fexecve)> fexecve{"fexecve"};
+inline constexpr Function<decltype(&::execveat)> execveat{"execveat"};
 inline constexpr Function<decltype(&::sigaction)> sigaction{"sigaction"};
 inline constexpr Function<decltype(&::pthread_sigmask)> pthread_sigmask{"pthread_sigmask"};
 inline constexpr Function<decltype(&::kill)> kill{"kill"};

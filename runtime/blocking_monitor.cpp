@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "diagnostic_output.h"
 #include "diagnostics.h"
 #include "hub.h"
 
@@ -43,22 +44,6 @@ struct Monitor {
   int depth = 0;
 };
 Monitor* g_monitor = nullptr;
-
-void put(const char* text, int n) {
-  while (n > 0) {
-    ssize_t w = ::write(2, text, static_cast<size_t>(n));
-    if (w <= 0) return;
-    text += w;
-    n -= static_cast<int>(w);
-  }
-}
-
-template <class... Args>
-void print(const char* format, Args... args) {
-  char line[512];
-  int n = std::snprintf(line, sizeof line, format, args...);
-  put(line, n < static_cast<int>(sizeof line) ? n : static_cast<int>(sizeof line) - 1);
-}
 
 void copy_thread(Monitor& m, const GreenThread* t) {
   if (!t) {
@@ -104,23 +89,25 @@ void report(Monitor& m, long long stalled_ms) {
     copy_thread(m, __atomic_load_n(m.running, __ATOMIC_RELAXED));
     m.depth = 0;
   }
-  print("greenrun: blocking: green thread '%s' (id %llu) has kept the loop from running for "
-        "%lld ms (GREENRUN_BLOCKING_MS=%d); it should park (sleep, wait, I/O) or yield%s\n",
-        m.name, m.id, stalled_ms, m.threshold_ms, m.depth > 0 ? ":" : "");
+  print_diagnostic(2,
+                   "greenrun: blocking: green thread '%s' (id %llu) has kept the loop from running "
+                   "for %lld ms (GREENRUN_BLOCKING_MS=%d); it should park (sleep, wait, I/O) or "
+                   "yield%s\n",
+                   m.name, m.id, stalled_ms, m.threshold_ms, m.depth > 0 ? ":" : "");
   // Frame 0 is the handler itself, frame 1 the signal trampoline.
   for (int i = 2; i < m.depth; ++i) {
     Dl_info info;
     if (dladdr(m.frames[i], &info) && info.dli_sname) {
       int status = 0;  // the watchdog's own thread: demangling may allocate
       char* readable = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
-      print("    #%-2d %s+0x%lx\n", i - 2, readable ? readable : info.dli_sname,
-            static_cast<unsigned long>(static_cast<char*>(m.frames[i]) -
-                                       static_cast<char*>(info.dli_saddr)));
+      print_diagnostic(2, "    #%-2d %s+0x%lx\n", i - 2, readable ? readable : info.dli_sname,
+                       static_cast<unsigned long>(static_cast<char*>(m.frames[i]) -
+                                                  static_cast<char*>(info.dli_saddr)));
       std::free(readable);
     } else if (info.dli_fname)
-      print("    #%-2d %p in %s\n", i - 2, m.frames[i], info.dli_fname);
+      print_diagnostic(2, "    #%-2d %p in %s\n", i - 2, m.frames[i], info.dli_fname);
     else
-      print("    #%-2d %p\n", i - 2, m.frames[i]);
+      print_diagnostic(2, "    #%-2d %p\n", i - 2, m.frames[i]);
   }
 }
 

@@ -1,11 +1,10 @@
 // Diagnostics: async-signal-safe formatting, because the stack-overflow handler uses them.
 #include "diagnostics.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 
+#include "diagnostic_output.h"
 #include "green_thread.h"
 
 namespace greenrun::rt {
@@ -18,10 +17,7 @@ void emit(const GreenThread* thread, const char* message, const char* fix) {
   int n = std::snprintf(line, sizeof line, "greenrun: %s in green thread %s; %s\n", message, who,
                         fix);
   if (n > static_cast<int>(sizeof line) - 1) n = sizeof line - 1;
-  if (n > 0) {
-    ssize_t ignored = ::write(2, line, static_cast<size_t>(n));
-    (void)ignored;
-  }
+  if (n > 0) write_diagnostic(2, line, static_cast<std::size_t>(n));
 }
 
 }  // namespace

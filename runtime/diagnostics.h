@@ -7,7 +7,7 @@ namespace greenrun::rt {
 struct GreenThread;
 
 // Writes "greenrun: <message>" with the thread's name and id, then aborts. Safe to call from a
-// signal handler: it formats into a stack buffer and uses write(2).
+// signal handler: it formats into a stack buffer and writes with write_diagnostic().
 [[noreturn]] void fatal(const GreenThread* thread, const char* message, const char* fix);
 
 // Same line without aborting, for warnings (deadlock reports, refused input).

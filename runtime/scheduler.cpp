@@ -32,7 +32,8 @@ void Scheduler::ready(GreenThread* t, Wake why) {
   if (t->state != ThreadState::parked && t->state != ThreadState::created) return;
   if (t->park_timer.queued()) timers_.remove(&t->park_timer);
   t->wake = why;
-  if (hub_.stats().timing && t->state == ThreadState::parked) [[unlikely]]
+  // From park() to here. A greenlet switched away is "parked" without a start time: not counted.
+  if (hub_.stats().timing && t->state == ThreadState::parked && t->state_since) [[unlikely]]
     hub_.stats().parked += coarse_now() - t->state_since;
   t->state = ThreadState::ready;
   t->state_since = 0;

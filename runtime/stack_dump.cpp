@@ -1,17 +1,18 @@
 // The stack dump (see stack_dump.h). A suspended thread is unwound by loading the registers its
 // context saved into a libunwind context (context_registers); libunwind then walks its stack as
-// it would a live one. Output goes through stack buffers and write(2); only demangling allocates.
+// it would a live one. Output goes through stack buffers and write_diagnostic(); only
+// demangling allocates.
 #include "stack_dump.h"
 
 #define UNW_LOCAL_ONLY
 #include <cxxabi.h>
 #include <libunwind.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "diagnostic_output.h"
 #include "diagnostics.h"
 #include "hub.h"
 
@@ -19,23 +20,6 @@ namespace greenrun::rt {
 namespace {
 
 constexpr int kMaxFrames = 48;
-
-void put(int fd, const char* text, int n) {
-  if (n <= 0) return;
-  while (n > 0) {
-    ssize_t w = ::write(fd, text, static_cast<size_t>(n));
-    if (w <= 0) return;
-    text += w;
-    n -= static_cast<int>(w);
-  }
-}
-
-template <class... Args>
-void print(int fd, const char* format, Args... args) {
-  char line[512];
-  int n = std::snprintf(line, sizeof line, format, args...);
-  put(fd, line, n < static_cast<int>(sizeof line) ? n : static_cast<int>(sizeof line) - 1);
-}
 
 void walk(int fd, unw_cursor_t& cursor, int skip) {
   for (int depth = 0; depth < kMaxFrames + skip; ++depth) {
@@ -49,11 +33,11 @@ void walk(int fd, unw_cursor_t& cursor, int skip) {
         // Off any signal handler (see the header), so demangling may allocate.
         int status = 0;
         char* readable = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-        print(fd, "    #%-2d %s+0x%lx\n", depth - skip, readable ? readable : name,
-              static_cast<unsigned long>(offset));
+        print_diagnostic(fd, "    #%-2d %s+0x%lx\n", depth - skip, readable ? readable : name,
+                         static_cast<unsigned long>(offset));
         std::free(readable);
       } else
-        print(fd, "    #%-2d 0x%lx\n", depth - skip, static_cast<unsigned long>(ip));
+        print_diagnostic(fd, "    #%-2d 0x%lx\n", depth - skip, static_cast<unsigned long>(ip));
     }
     if (unw_step(&cursor) <= 0) break;
   }
@@ -63,12 +47,12 @@ void write_backtrace_of(int fd, const GreenThread* t) {
   unw_context_t uc;
   unw_getcontext(&uc);
   if (!context_registers(t->context, &uc)) {
-    print(fd, "    (no backtrace: the context was never suspended)\n");
+    print_diagnostic(fd, "    (no backtrace: the context was never suspended)\n");
     return;
   }
   unw_cursor_t cursor;
   if (unw_init_local(&cursor, &uc) != 0) {
-    print(fd, "    (no backtrace: libunwind cannot start from the saved context)\n");
+    print_diagnostic(fd, "    (no backtrace: libunwind cannot start from the saved context)\n");
     return;
   }
   walk(fd, cursor, 0);
@@ -81,11 +65,11 @@ void write_state(int fd, const GreenThread* t, Nanos now) {
   char since[48] = "";
   if (ms >= 0) std::snprintf(since, sizeof since, " for %lld ms", ms);
   if (t == current()) {
-    print(fd, "  %s: running (this thread)\n", who);
+    print_diagnostic(fd, "  %s: running (this thread)\n", who);
     return;
   }
   if (t->state != ThreadState::parked) {
-    print(fd, "  %s: %s\n", who, to_string(t->state));
+    print_diagnostic(fd, "  %s: %s\n", who, to_string(t->state));
     return;
   }
   const void* on = t->wait_object;
@@ -97,20 +81,22 @@ void write_state(int fd, const GreenThread* t, Nanos now) {
     case WaitReason::fd_readable:
     case WaitReason::fd_writable:
       if (on) {
-        print(fd, "  %s: waiting for fd %ld %s%s%s\n", who, reinterpret_cast<long>(on),
-              t->wait_reason == WaitReason::fd_readable ? "readable" : "writable", until, since);
+        print_diagnostic(fd, "  %s: waiting for fd %ld %s%s%s\n", who, reinterpret_cast<long>(on),
+                         t->wait_reason == WaitReason::fd_readable ? "readable" : "writable",
+                         until, since);
         return;
       }
-      print(fd, "  %s: waiting for several fds%s%s\n", who, until, since);
+      print_diagnostic(fd, "  %s: waiting for several fds%s%s\n", who, until, since);
       return;
     case WaitReason::sleep:
-      print(fd, "  %s: sleeping%s%s\n", who, until, since);
+      print_diagnostic(fd, "  %s: sleeping%s%s\n", who, until, since);
       return;
     default:
       if (on)
-        print(fd, "  %s: %s at %p%s%s\n", who, to_string(t->wait_reason), on, until, since);
+        print_diagnostic(fd, "  %s: %s at %p%s%s\n", who, to_string(t->wait_reason), on, until,
+                         since);
       else
-        print(fd, "  %s: %s%s%s\n", who, to_string(t->wait_reason), until, since);
+        print_diagnostic(fd, "  %s: %s%s%s\n", who, to_string(t->wait_reason), until, since);
   }
 }
 
@@ -128,8 +114,9 @@ void dump_threads(Hub& hub, int fd) {
   Nanos now = coarse_now();
   std::size_t count = 0;
   hub.for_each_thread([&](GreenThread* t) { count += !t->is_hub && !t->dead(); });
-  print(fd, "greenrun: stack dump, %zu green threads (%llu created, backend %s):\n", count,
-        static_cast<unsigned long long>(hub.threads_created()), context_backend());
+  print_diagnostic(fd, "greenrun: stack dump, %zu green threads (%llu created, backend %s):\n",
+                   count, static_cast<unsigned long long>(hub.threads_created()),
+                   context_backend());
   hub.for_each_thread([&](GreenThread* t) {
     if (t->is_hub || t->dead()) return;
     write_state(fd, t, now);
@@ -138,7 +125,7 @@ void dump_threads(Hub& hub, int fd) {
     else if (t->started())
       write_backtrace_of(fd, t);
   });
-  print(fd, "greenrun: end of stack dump\n");
+  print_diagnostic(fd, "greenrun: end of stack dump\n");
 }
 
 }  // namespace greenrun::rt

@@ -7,7 +7,7 @@ namespace greenrun::rt {
 
 class Hub;
 
-// Writes the dump to `fd` with write(2). The calling context's own backtrace is taken live;
+// Writes the dump to `fd` with write_diagnostic(). The calling context's own backtrace is taken live;
 // every suspended thread's is walked from the registers its context saved.
 void dump_threads(Hub& hub, int fd);
 

@@ -1,5 +1,6 @@
 // The stack-overflow handler. It runs on the alternate signal stack, looks only at the current
-// green thread (an overflow happens on the stack in use), and uses nothing but write(2).
+// green thread (an overflow happens on the stack in use), and writes only through
+// write_diagnostic() (fatal()).
 #include "stack_overflow.h"
 
 #include <signal.h>

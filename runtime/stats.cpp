@@ -1,10 +1,10 @@
-// The GREENRUN_STATS table: one figure per line, aligned, written with write(2) at exit.
+// The GREENRUN_STATS table: one figure per line, aligned, written with write_diagnostic() at
+// exit.
 #include "stats.h"
-
-#include <unistd.h>
 
 #include <cstdio>
 
+#include "diagnostic_output.h"
 #include "hub.h"
 
 namespace greenrun::rt {
@@ -21,6 +21,20 @@ const char* to_string(CallFamily family) {
   }
   return "?";
 }
+
+namespace {
+
+// Time parked so far: every finished park, and the threads still parked now up to now.
+Nanos time_parked(Hub& hub) {
+  Nanos total = hub.stats().parked;
+  const Nanos now = coarse_now();
+  hub.for_each_thread([&](GreenThread* t) {
+    if (t->state == ThreadState::parked && t->state_since) total += now - t->state_since;
+  });
+  return total;
+}
+
+}  // namespace
 
 void print_stats(Hub& hub, int fd) {
   const Stats& s = hub.stats();
@@ -45,15 +59,10 @@ void print_stats(Hub& hub, int fd) {
                        "  time parked         %lld ms\n"
                        "  longest loop stall  %lld ms\n",
                        static_cast<unsigned long long>(s.threadpool_jobs),
-                       static_cast<long long>(s.parked / 1'000'000),
+                       static_cast<long long>(time_parked(hub) / 1'000'000),
                        static_cast<long long>(s.longest_stall / 1'000'000));
   if (n > static_cast<int>(sizeof text) - 1) n = sizeof text - 1;
-  for (const char* p = text; n > 0;) {
-    ssize_t w = ::write(fd, p, static_cast<size_t>(n));
-    if (w <= 0) return;
-    p += w;
-    n -= static_cast<int>(w);
-  }
+  if (n > 0) write_diagnostic(fd, text, static_cast<std::size_t>(n));
 }
 
 }  // namespace greenrun::rt

@@ -21,11 +21,12 @@ struct Stats {
   std::uint64_t switches = 0;
   std::uint64_t threadpool_jobs = 0;
   std::uint64_t peak_alive = 0;
-  Nanos parked = 0;         // summed over every park (timing only)
+  Nanos parked = 0;         // summed over every finished park, park to wake (timing only)
   Nanos longest_stall = 0;  // longest time the loop did not run while green code ran (timing only)
 };
 
-// Writes the table ("greenrun: statistics" and one line per figure) to `fd` with write(2).
+// Writes the table ("greenrun: statistics" and one line per figure) to `fd`. Time parked adds
+// the threads parked at that moment, each up to now.
 void print_stats(Hub& hub, int fd);
 
 }  // namespace greenrun::rt

@@ -1,29 +1,15 @@
 #include "thread_report.h"
 
-#include <unistd.h>
-
 #include <cstdio>
-#include <cstring>
 
+#include "diagnostic_output.h"
 #include "diagnostics.h"
 #include "hub.h"
 
 namespace greenrun::rt {
-namespace {
-
-void put(int fd, const char* text, std::size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, text, n);
-    if (w <= 0) return;
-    text += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-
-}  // namespace
 
 void report_threads(Hub& hub, int fd, const char* heading) {
-  put(fd, heading, std::strlen(heading));
+  write_diagnostic(fd, {heading});
   Nanos now = coarse_now();
   hub.for_each_thread([&](GreenThread* t) {
     if (t->is_hub || t->dead()) return;
@@ -41,7 +27,8 @@ void report_threads(Hub& hub, int fd, const char* heading) {
     } else {
       n = std::snprintf(line, sizeof line, "  %s: %s\n", who, to_string(t->state));
     }
-    put(fd, line, static_cast<std::size_t>(n < static_cast<int>(sizeof line) ? n : sizeof line - 1));
+    write_diagnostic(fd, line, n < static_cast<int>(sizeof line) ? static_cast<std::size_t>(n)
+                                                                 : sizeof line - 1);
   });
 }
 

@@ -23,6 +23,7 @@
 #include "posix_thread.h"
 #include "process_shim.h"
 #include "real.h"
+#include "signal_shim.h"
 #include "stdio_shim.h"
 
 extern char** environ;
@@ -106,8 +107,10 @@ int run_shell(const char* line) {
   // SIGINT/SIGQUIT unless the program itself ignores them (glibc's do_system does the same).
   sigset_t defaults, mask;
   sigemptyset(&defaults);
-  if (shell_signals.saved_int.sa_handler != SIG_IGN) sigaddset(&defaults, SIGINT);
-  if (shell_signals.saved_quit.sa_handler != SIG_IGN) sigaddset(&defaults, SIGQUIT);
+  if (shell_signals.saved_int.sa_handler != SIG_IGN && !hides_ignore(SIGINT))
+    sigaddset(&defaults, SIGINT);
+  if (shell_signals.saved_quit.sa_handler != SIG_IGN && !hides_ignore(SIGQUIT))
+    sigaddset(&defaults, SIGQUIT);
   real::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
   if (!shell_signals.child_was_blocked) sigdelset(&mask, SIGCHLD);
   posix_spawnattr_setsigdefault(&attr, &defaults);
@@ -117,6 +120,7 @@ int run_shell(const char* line) {
                         const_cast<char*>(line), nullptr};
   pid_t pid = 0;
   int status;
+  rt::FdTable::children_may_share();
   int rc = real::posix_spawn(&pid, kShellPath, nullptr, &attr, argv, environ);
   posix_spawnattr_destroy(&attr);
   if (rc == 0) {
@@ -230,7 +234,12 @@ FILE* open_pipe(const char* command, const char* mode) {
   char* const argv[] = {const_cast<char*>("sh"), const_cast<char*>("-c"),
                         const_cast<char*>(command), nullptr};
   pid_t pid = 0;
-  int rc = real::posix_spawn(&pid, kShellPath, &actions, nullptr, argv, environ);
+  int rc;
+  {
+    ExecDispositions children;  // what the program ignores, the shell inherits ignored
+    rt::FdTable::children_may_share();
+    rc = real::posix_spawn(&pid, kShellPath, &actions, nullptr, argv, environ);
+  }
   posix_spawn_file_actions_destroy(&actions);
   close_quietly(child_end);
   if (rc != 0) {

@@ -6,6 +6,9 @@
 // parked in an interruptible call, unless SA_RESTART restarts that call.
 // Masks are kept per green thread; the OS thread's mask is their intersection (a signal is
 // blocked in the kernel only when every green thread blocks it), recomputed on each change.
+// The watched signal (GREENRUN_DUMP_SIGNAL) keeps the trampoline while the program's action is
+// SIG_DFL or SIG_IGN: it then only wakes the hub, and the program and its children still see
+// that action (ExecDispositions).
 // Waiting for signals (pause, sigsuspend, the sigwait family) is in signal_wait.cpp.
 // Defines: sigaction signal pthread_sigmask sigprocmask sigpending
 #include <dlfcn.h>
@@ -33,6 +36,9 @@ struct Slot {
 Slot slots[kTrackedSignals + 1];
 
 std::atomic<std::uint64_t> arrived{0};  // handlers that ran and may interrupt a parked thread
+// The green thread that was running when each of those handlers ran (nullptr: the hub): the
+// handler ran on it, so it is not interrupted later, in a call it made afterwards.
+std::atomic<rt::GreenThread*> ran_on[kTrackedSignals + 1];
 // The green thread that is changing the OS mask: a signal this unblocks is delivered to it.
 std::atomic<rt::GreenThread*> unmasking{nullptr};
 uv_async_t wakeup;  // started on the hub the first time a handler is installed
@@ -44,6 +50,19 @@ std::atomic<std::uint64_t> early{0};
 
 sigset_t base_mask;  // the OS mask when we first looked: the mask of threads that never set one
 bool base_known = false;
+
+// The watched signal, and what the hub runs when it arrives while the program has no handler.
+int watched = 0;
+void (*on_watched)(rt::Hub&) = nullptr;
+std::atomic<bool> watched_arrived{false};
+// Signals whose kernel action is the trampoline while the program sees SIG_IGN.
+std::atomic<std::uint64_t> hidden_ignores{0};
+
+// A handler of the program's own. The kernel tells SIG_DFL and SIG_IGN by value, whatever the
+// flags say, so the union is read as sa_handler either way.
+bool has_handler(const struct sigaction& a) {
+  return a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN;
+}
 
 // Whether a thread parked for `reason` gives EINTR to a handler (flags as in sigaction).
 bool interruptible(const PosixThread* p, rt::WaitReason reason, bool restart) {
@@ -74,6 +93,7 @@ void on_wakeup(uv_async_t*) {
   std::uint64_t bits = arrived.exchange(0);
   rt::Hub* hub = rt::Hub::get_if_exists();
   if (!hub) return;
+  if (watched_arrived.exchange(false) && on_watched) on_watched(*hub);
   for (int sig = 1; sig <= kTrackedSignals; ++sig) {
     if (!(bits & signal_bit(sig))) continue;
     PosixThread* target = nullptr;
@@ -81,31 +101,68 @@ void on_wakeup(uv_async_t*) {
       auto* p = static_cast<PosixThread*>(t->posix);
       if (!target && p && !t->is_hub && !t->dead() && !p->finished && !blocks(p, sig)) target = p;
     });
-    if (target) interrupt_if_parked(target, sig);
+    if (target && target->green != ran_on[sig].load()) interrupt_if_parked(target, sig);
   }
 }
 
 void trampoline(int sig, siginfo_t* info, void* context) {
   const int saved_errno = errno;
+  const struct sigaction& a = slots[sig].program;
+  if (!has_handler(a)) {  // the watched signal, left at SIG_DFL or SIG_IGN: only the hub acts
+    watched_arrived.store(true);
+    if (wakeup_started) uv_async_send(&wakeup);
+    errno = saved_errno;
+    return;
+  }
   // Noted before the handler runs, which may leave by siglongjmp. A thread-directed signal
   // (raise, or pthread_kill delivering on its target) and one unblocked by the running
   // thread's own mask change belong to the running thread, which is not in a system call.
   rt::GreenThread* running = rt::current();
   if ((info && info->si_code == SI_TKILL) || (running && running == unmasking.load())) {
     taken.fetch_add(1);
-  } else if (sig <= kTrackedSignals) {
+  } else {
+    ran_on[sig].store(running && !running->is_hub ? running : nullptr);
     arrived.fetch_or(signal_bit(sig));
     if (wakeup_started) uv_async_send(&wakeup);
   }
-  const struct sigaction& a = slots[sig].program;
   if (a.sa_flags & SA_RESETHAND) slots[sig].ours = false;  // the kernel has reset it to SIG_DFL
   errno = saved_errno;
-  if (a.sa_flags & SA_SIGINFO) {
+  if (a.sa_flags & SA_SIGINFO)
     a.sa_sigaction(sig, info, context);
-  } else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN) {
+  else
     a.sa_handler(sig);
-  }
   errno = saved_errno;
+}
+
+bool is_trampoline(const struct sigaction& a) {
+  return (a.sa_flags & SA_SIGINFO) && a.sa_sigaction == &trampoline;
+}
+
+void note_hidden(int sig) {
+  if (slots[sig].ours && slots[sig].program.sa_handler == SIG_IGN)
+    hidden_ignores.fetch_or(signal_bit(sig));
+  else
+    hidden_ignores.fetch_and(~signal_bit(sig));
+}
+
+// Makes the trampoline the kernel's action for `sig`, `program` the action the program sees.
+// 0, or -1 with errno and the table as it was.
+int arm(int sig, const struct sigaction& program, struct sigaction* real_old) {
+  struct sigaction ours = program;
+  if (!has_handler(program)) {
+    // The watched signal: natively it interrupts no system call, so restart them all.
+    ours.sa_flags = SA_RESTART;
+    sigemptyset(&ours.sa_mask);
+  }
+  ours.sa_flags |= SA_SIGINFO;
+  ours.sa_sigaction = &trampoline;
+  const Slot previous = slots[sig];
+  slots[sig].program = program;  // before the handler can run
+  slots[sig].ours = true;
+  int rc = real::sigaction(sig, &ours, real_old);
+  if (rc != 0) slots[sig] = previous;
+  note_hidden(sig);
+  return rc;
 }
 
 void start_wakeup(rt::Hub& hub) {
@@ -118,32 +175,19 @@ void start_wakeup(rt::Hub& hub) {
 
 int install(int sig, const struct sigaction* act, struct sigaction* old) {
   if (sig < 1 || sig > kTrackedSignals || sig == SIGKILL || sig == SIGSTOP) return real::sigaction(sig, act, old);
-  struct sigaction previous {};
-  const bool was_ours = slots[sig].ours;
-  if (was_ours) previous = slots[sig].program;
-  if (!act) {
-    if (int rc = real::sigaction(sig, nullptr, old); rc != 0 || !was_ours) return rc;
-    if (old) *old = previous;
-    return 0;
-  }
-  const bool custom = !(act->sa_flags & SA_SIGINFO) ? (act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN)
-                                                    : act->sa_sigaction != nullptr;
+  if (!act) return query(sig, old);
+  const Slot previous = slots[sig];
   struct sigaction real_old {};
   int rc;
-  if (custom) {
+  if (has_handler(*act) || sig == watched) {
     start_wakeup(*rt::current()->hub);
-    struct sigaction ours = *act;
-    ours.sa_flags |= SA_SIGINFO;
-    ours.sa_sigaction = &trampoline;
-    slots[sig].program = *act;  // before the handler can run
-    slots[sig].ours = true;
-    rc = real::sigaction(sig, &ours, &real_old);
-    if (rc != 0) slots[sig].ours = was_ours, slots[sig].program = previous;
+    rc = arm(sig, *act, &real_old);
   } else {
     rc = real::sigaction(sig, act, &real_old);
     if (rc == 0) slots[sig].ours = false;
+    note_hidden(sig);
   }
-  if (rc == 0 && old) *old = was_ours ? previous : real_old;
+  if (rc == 0 && old) *old = previous.ours && is_trampoline(real_old) ? previous.program : real_old;
   return rc;
 }
 
@@ -174,6 +218,57 @@ int change_mask(int how, const sigset_t* set, sigset_t* old) {
 }  // namespace
 
 std::atomic<std::uint64_t> taken{0};
+
+int query(int sig, struct sigaction* old) {
+  struct sigaction current {};
+  if (int rc = real::sigaction(sig, nullptr, &current); rc != 0) return rc;
+  // Not the trampoline: someone set the kernel's action behind the table (system() does).
+  if (old) *old = slots[sig].ours && is_trampoline(current) ? slots[sig].program : current;
+  return 0;
+}
+
+bool watch_signal(rt::Hub& hub, int sig, void (*on_arrival)(rt::Hub&)) {
+  // SIGCHLD's SIG_IGN and SIG_DFL differ in more than delivery (ignored children are reaped).
+  if (sig < 1 || sig > kTrackedSignals || sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD)
+    return false;
+  struct sigaction current {};
+  if (real::sigaction(sig, nullptr, &current) != 0) return false;
+  start_wakeup(hub);
+  on_watched = on_arrival;
+  watched = sig;
+  // A handler already there (the program's, adopted into the table) wins while it stays.
+  return has_handler(current) || arm(sig, current, nullptr) == 0;
+}
+
+bool hides_ignore(int sig) {
+  return sig >= 1 && sig <= kTrackedSignals && (hidden_ignores.load() & signal_bit(sig));
+}
+
+ExecDispositions::ExecDispositions() : bits_(hidden_ignores.load()) {
+  if (!bits_) return;
+  const int saved_errno = errno;
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  for (int sig = 1; sig <= kTrackedSignals; ++sig) {
+    if (!(bits_ & signal_bit(sig))) continue;
+    struct sigaction was {};
+    const bool set = real::sigaction(sig, &ignore, &was) == 0;
+    if (set && is_trampoline(was)) continue;
+    // Replaced behind the table (by another OS thread): that action stays as it was.
+    if (set) real::sigaction(sig, &was, nullptr);
+    bits_ &= ~signal_bit(sig);
+  }
+  errno = saved_errno;
+}
+
+ExecDispositions::~ExecDispositions() {
+  if (!bits_) return;
+  const int saved_errno = errno;  // an exec that failed has set it
+  for (int sig = 1; sig <= kTrackedSignals; ++sig)
+    if ((bits_ & signal_bit(sig)) && slots[sig].ours) arm(sig, slots[sig].program, nullptr);
+  errno = saved_errno;
+}
 
 const sigset_t& mask_of(const PosixThread* p) {
   if (!base_known) {
@@ -290,9 +385,12 @@ RestartableCall::~RestartableCall() {
 using namespace greenrun;
 
 GREENRUN_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old) noexcept {
-  // libuv's uv_signal and our own observers install theirs as RuntimeCalls or from the hub.
+  // The runtime's own (the blocking monitor's sampler, as a RuntimeCall) and other OS threads'
+  // go straight to the kernel.
   if (!rt::on_green_thread(rt::CallFamily::thread)) {
     if (act && !rt::current() && sig >= 1 && sig <= 64) shim::early.fetch_or(shim::signal_bit(sig));
+    // Another OS thread (or the runtime) asking sees the program's action too.
+    if (!act && sig >= 1 && sig <= shim::kTrackedSignals) return shim::query(sig, old);
     return real::sigaction(sig, act, old);
   }
   return shim::install(sig, act, old);

@@ -1,5 +1,7 @@
 // What shims/signal.cpp shares with shims/signal_wait.cpp: signal bits, per-thread masks, the
-// OS mask derived from them, and the count of handlers the running green thread took itself.
+// OS mask derived from them, and the count of handlers the running green thread took itself;
+// with the exec and spawn shims and the preload: the program's view of its actions, and the
+// watched signal.
 #pragma once
 #include <signal.h>
 
@@ -7,6 +9,10 @@
 #include <cstdint>
 
 #include "posix_thread.h"
+
+namespace greenrun::rt {
+class Hub;
+}
 
 namespace greenrun::shim {
 
@@ -39,5 +45,33 @@ class TemporaryMask {
 // Grows each time a handler runs for the running green thread itself (raise, pthread_kill to
 // itself, or a signal its own mask change unblocked): sigsuspend checks it before parking.
 extern std::atomic<std::uint64_t> taken;
+
+// sigaction(sig, nullptr, old) as the program sees it: its own action where the kernel runs our
+// trampoline for it. 0 or -1 with errno. For 1 <= sig <= kTrackedSignals.
+int query(int sig, struct sigaction* old);
+
+// Watches `sig` (GREENRUN_DUMP_SIGNAL): whenever it arrives while the program's action for it
+// is SIG_DFL or SIG_IGN, `on_arrival` runs on the hub (a loop callback, never inside the
+// handler). The program's action is kept, reported and inherited as it is; a handler it
+// installs takes the signal instead, for as long as it stays. Called once, on the hub's OS
+// thread. False when `sig` cannot be watched (SIGCHLD, whose SIG_IGN reaps children).
+bool watch_signal(rt::Hub& hub, int sig, void (*on_arrival)(rt::Hub&));
+
+// True when the program sees `sig` as SIG_IGN while the kernel runs our trampoline for it.
+bool hides_ignore(int sig);
+
+// While alive, every signal hides_ignore() names is SIG_IGN in the kernel too, so a program
+// started by exec or posix_spawn meanwhile inherits it ignored, as natively (a handler would
+// become SIG_DFL). Such a signal arriving meanwhile is dropped, as the program asked. Keeps errno.
+class ExecDispositions {
+ public:
+  ExecDispositions();
+  ~ExecDispositions();
+  ExecDispositions(const ExecDispositions&) = delete;
+  ExecDispositions& operator=(const ExecDispositions&) = delete;
+
+ private:
+  std::uint64_t bits_;
+};
 
 }  // namespace greenrun::shim

@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "api_internal.h"
+#include "diagnostic_output.h"
 #include "greenrun.hpp"
 #include "hub.h"
 #include "stack_dump.h"
@@ -108,12 +109,9 @@ void killall(const std::vector<Greenlet>& threads, bool block, double timeout) {
 void dump_threads(int fd) {
   rt::Hub* hub = rt::Hub::get_if_exists();
   if (!hub) {
-    static const char kNone[] = "greenrun: stack dump: no green threads on this OS thread\n";
-    ssize_t ignored = ::write(fd, kNone, sizeof kNone - 1);
-    (void)ignored;
+    rt::write_diagnostic(fd, {"greenrun: stack dump: no green threads on this OS thread\n"});
     return;
   }
-  rt::RuntimeCall runtime;  // our write(2)s go straight to libc
   rt::dump_threads(*hub, fd);
 }
 

@@ -1,9 +1,9 @@
 // greenlet semantics on top of the scheduler's switch: values and exceptions passed both ways,
 // parents, death, throw, settrace, and GreenletExit for greenlets dropped while suspended.
-#include <cstdio>
 #include <cstring>
 
 #include "api_internal.h"
+#include "diagnostic_output.h"
 #include "diagnostics.h"
 #include "greenrun.hpp"
 
@@ -213,11 +213,11 @@ void greenlet_main(GreenThread* self) {
       try {
         std::rethrow_exception(body->error);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "greenrun: green thread %s failed: %s\n", who, e.what());
+        rt::print_diagnostic(2, "greenrun: green thread %s failed: %s\n", who, e.what());
         what = nullptr;
       } catch (...) {
       }
-      if (what) std::fprintf(stderr, "greenrun: green thread %s failed: %s\n", who, what);
+      if (what) rt::print_diagnostic(2, "greenrun: green thread %s failed: %s\n", who, what);
     }
     self->hub->scheduler().exit_current();
   }

@@ -17,6 +17,7 @@ REFUSED = [
     ("GREENRUN_DUMP_SIGNAL", "BOGUS"),
     ("GREENRUN_DUMP_SIGNAL", "KILL"),
     ("GREENRUN_DUMP_SIGNAL", "999"),
+    ("GREENRUN_DUMP_SIGNAL", "CHLD"),
     ("GREENRUN_STATS", "2"),
     ("GREENRUN_STATS", "yes"),
     ("GREENRUN_STATS", "stats.txt"),

@@ -85,3 +85,20 @@ TEST_CASE("stats: switches, threads and peak alive are counted") {
   CHECK(hub.stats().switches > before.switches);
   CHECK(hub.stats().peak_alive >= 3);  // main, the hub, and at least one of the two
 }
+
+TEST_CASE("stats: time parked counts park to wake, and a thread still parked up to the report") {
+  rt::Hub& hub = rt::Hub::get();
+  hub.stats().timing = true;
+  Greenlet sleeper = spawn([] { greenrun::sleep(600); });  // parked throughout, deadline far off
+  greenrun::sleep(0.2);  // main parks 200 ms; so does the sleeper meanwhile
+  std::string text = dump_to_string(+[](int fd) { rt::print_stats(rt::Hub::get(), fd); });
+  sleeper.kill();
+  CHECK(sleeper.join(5));
+  hub.stats().timing = false;
+  INFO(text);
+  std::size_t at = text.find("time parked");
+  REQUIRE(at != std::string::npos);
+  long ms = std::strtol(text.c_str() + at + sizeof "time parked", nullptr, 10);
+  CHECK(ms >= 300);      // both 200 ms parks, the sleeper's counted while it still waits
+  CHECK(ms < 100'000);   // never the 600 s deadline
+}
