@@ -10,7 +10,9 @@ The preload run has GREENRUN_STATS=1: at exit greenrun prints its statistics tab
 creates, so a program that quietly ran without green threads does not pass.
 
 usage: run_real.py --preload LIB CASE
-CASE is one of: ripgrep, fd, ruby, node, haproxy, python.
+CASE is one of: ripgrep, fd, ruby, node, node_dns, haproxy, python, python_communicate_poll,
+python_communicate_select, python_asyncio, python_multiprocessing, redis_server, redis_cli,
+rsyslog.
 Exit status 0 when everything matched, 1 otherwise (with both runs' output shown).
 """
 import argparse
@@ -130,11 +132,15 @@ class Case:
                       f"{min_threads}: the program's threads did not all become green threads")
 
     def differential(self, name, argv, expect, min_threads, timeout=15, cwd=None,
-                     normalise=lambda text: text, expect_status=0, compare_stderr=True):
-        """Runs argv natively and preloaded. `expect(normalised native stdout)` returns None
-        when the native run printed what the case wants, else the reason it is wrong."""
-        native = run(f"{name}: native", argv, self.native_env, timeout, cwd)
-        preload = run(f"{name}: preload", argv, self.preload_env, timeout, cwd)
+                     normalise=lambda text: text, expect_status=0, compare_stderr=True,
+                     env=None, max_seconds=None):
+        """Runs argv natively and preloaded (with `env` added to both environments).
+        `expect(normalised native stdout)` returns None when the native run printed what the
+        case wants, else the reason it is wrong. With `max_seconds`, each run must end within
+        that many seconds."""
+        extra = env or {}
+        native = run(f"{name}: native", argv, dict(self.native_env, **extra), timeout, cwd)
+        preload = run(f"{name}: preload", argv, dict(self.preload_env, **extra), timeout, cwd)
         self.runs += [native, preload]
         if native.killed or native.status != expect_status:
             self.fail(f"{native.label}: {native.describe()}, expected exit {expect_status} "
@@ -145,6 +151,9 @@ class Case:
                       f"machine): {wrong}")
         if preload.killed or preload.status != native.status:
             self.fail(f"{preload.label}: {preload.describe()}, natively {native.describe()}")
+        for r in (native, preload):
+            if max_seconds is not None and not r.killed and r.seconds > max_seconds:
+                self.fail(f"{r.label}: took {r.seconds:.2f} s, more than {max_seconds:g} s")
         if normalise(native.stdout) != normalise(preload.stdout):
             self.fail(f"{name}: " + diff(normalise(native.stdout), normalise(preload.stdout),
                                          "stdout"))
@@ -155,7 +164,8 @@ class Case:
 
 
 def require(program, package):
-    path = shutil.which(program)
+    # Daemons live in /usr/sbin, which an unprivileged user's PATH may lack.
+    path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
     if not path:
         sys.exit(f"run_real: {program} is not installed: install the Debian package {package} "
                  "(listed in scripts/test-packages; scripts/install-deps installs it)")
@@ -264,9 +274,13 @@ def case_node(c):
                    min_threads=4)
 
 
-def case_python(c):
+def debian_python():
     # Debian's interpreter, not whatever python3 comes first on PATH (a pyenv shim is a script).
-    python = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+    return "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+
+
+def case_python(c):
+    python = debian_python()
     want = ("distinct native ids among 8 threads: 8\n"
             "a thread's native id equals os.getpid(): False\n"
             "main's native id equals os.getpid(): True\n")
@@ -422,6 +436,328 @@ backend back
     c.check_green(preload, min_threads=1)
 
 
+# ---- Python talking to children through pipes ----
+
+def communicate_lines(selector):
+    each = ": 4194304 of 4194304 bytes back, identical: True\n  cat exit status 0, stderr b''\n"
+    return ("subprocess.run(['cat'], input=4 MiB)" + each
+            + "Popen(['cat']).communicate(4 MiB)" + each
+            + f"communicate used {selector}: True\n")
+
+
+PIPE_MODES = {
+    # mode of subprocess_pipes.py : what it prints before "all bytes back"
+    "communicate_poll": communicate_lines("PollSelector"),
+    "communicate_select": communicate_lines("SelectSelector"),
+    "asyncio": "asyncio cat, 4 MiB: 4194304 of 4194304 bytes back, identical: True\n"
+               "  cat exit status 0\n",
+    "multiprocessing": "spawned Pool(2): 64 of 64 results, identical: True\n",
+}
+
+
+def python_pipes_case(mode):
+    """4 MiB through cat (or results from spawned workers) with one extra thread alive: the
+    pipes the threaded parent creates must reach its children as blocking pipes."""
+    def case(c):
+        require("cat", "coreutils")
+        c.differential(f"python {mode}", [debian_python(), "-I",
+                                          os.path.join(HERE, "subprocess_pipes.py"), mode],
+                       expect_exactly(PIPE_MODES[mode] + "all bytes back\n"), min_threads=1,
+                       timeout=20)
+    return case
+
+
+# ---- node's dns.lookup on its own threadpool ----
+
+def case_node_dns(c):
+    node = require("node", "nodejs")
+
+    def localhost_answer(got):
+        if re.fullmatch(r"null (127\.0\.0\.1 4|::1 6)\n", got):
+            return None
+        return f"wanted 'null 127.0.0.1 4' (or 'null ::1 6'), got {got!r}"
+
+    # 4 V8 platform threads and libuv's 4 pool threads at least.
+    c.differential("node dns.lookup", [node, "-e", "require('dns').lookup('localhost', "
+                                       "(e, a, f) => { console.log(e, a, f); })"],
+                   localhost_answer, min_threads=8, timeout=10, max_seconds=5)
+    want = ("lookups of localhost (family 4) that gave 127.0.0.1: 8 of 8\n"
+            "fs.readFile of this script matches its size: true\n"
+            "UV_THREADPOOL_SIZE in the environment: 2\n")
+    c.differential("node 8 x dns.lookup + fs.readFile, UV_THREADPOOL_SIZE=2",
+                   [node, os.path.join(HERE, "dns_lookups.js")], expect_exactly(want),
+                   min_threads=6, timeout=10, max_seconds=5, env={"UV_THREADPOOL_SIZE": "2"})
+
+
+# ---- daemons: redis-server and rsyslogd ----
+
+class Daemon:
+    """A server started in a session of its own, its output in temporary files."""
+
+    def __init__(self, label, argv, env):
+        self.label = label
+        self.started = time.monotonic()
+        self.out, self.err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        self.child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=self.out,
+                                      stderr=self.err, start_new_session=True)
+
+    def running(self):
+        return self.child.poll() is None
+
+    def finish(self, timeout):
+        """Waits `timeout` seconds for the server to exit, kills its session if it has not,
+        and returns the Run."""
+        killed = False
+        try:
+            self.child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            killed = True
+        kill_group(self.child)  # the server, if it is still there, and anything it started
+        self.child.wait()
+        self.out.seek(0)
+        self.err.seek(0)
+        r = Run(self.label, self.out.read().decode(errors="replace"),
+                self.err.read().decode(errors="replace"), self.child.returncode,
+                time.monotonic() - self.started, killed)
+        self.out.close()
+        self.err.close()
+        return r
+
+
+def wait_until(ready, daemon, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and daemon.running():
+        if ready():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def redis_ping(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def redis_server_argv(server, port, directory, *extra):
+    # No persistence, nothing outside `directory`, the log on stdout.
+    return [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+            "no", "--dir", directory, "--daemonize", "no", "--logfile", "", *extra]
+
+
+REDIS_REQUESTS = 20000
+REDIS_RATE = re.compile(r"^(SET|GET): ([0-9.]+) requests per second", re.M)
+REDIS_PROGRESS = re.compile(rb"rps=([0-9.]+)|requests per second")
+REDIS_STALL = 5  # seconds of progress reports that all say rps=0.0
+
+
+def run_redis_benchmark(label, argv, env, timeout):
+    """Runs redis-benchmark -q, killing it after `timeout` seconds or as soon as it has
+    reported no progress for REDIS_STALL seconds (a server that stopped answering: on a loaded
+    machine the whole run may be slow, but never at a standstill). -q rewrites a progress line
+    with \r: the Run keeps what each line said last."""
+    start = time.monotonic()
+    child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, start_new_session=True)
+    out = []
+    last_progress = [start]
+
+    def read():
+        for block in iter(lambda: child.stdout.read1(65536), b""):
+            out.append(block)
+            for m in REDIS_PROGRESS.finditer(block):
+                if not m.group(1) or float(m.group(1)) > 0:
+                    last_progress[0] = time.monotonic()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    killed, note = False, ""
+    while child.poll() is None:
+        now = time.monotonic()
+        if now - start > timeout or now - last_progress[0] > REDIS_STALL:
+            killed = True
+            if now - start <= timeout:
+                note = f" (no progress for {REDIS_STALL} s)"
+            kill_group(child)
+            child.wait()
+            break
+        time.sleep(0.1)
+    reader.join(5)
+    err = child.stderr.read()
+    text = b"".join(out).decode(errors="replace")
+    text = "\n".join([part for part in line.split("\r") if part.strip()][-1].rstrip()
+                     for line in text.split("\n") if line.strip())
+    return Run(label + note, text, err.decode(errors="replace"), child.returncode,
+               time.monotonic() - start, killed)
+
+
+def redis_benchmark_run(c, label, env, directory):
+    """redis-server --io-threads 2 in `env`, loaded by a native redis-benchmark (50 clients,
+    SET and GET), then stopped with SHUTDOWN NOSAVE. Returns (server Run, benchmark Run or
+    None, {"SET": rate, "GET": rate})."""
+    server = require("redis-server", "redis-server")
+    benchmark = require("redis-benchmark", "redis-tools")
+    cli = require("redis-cli", "redis-tools")
+    port = free_port()
+    daemon = Daemon(f"{label}: redis-server --io-threads 2",
+                    redis_server_argv(server, port, directory, "--io-threads", "2"), env)
+    bench, rates = None, {}
+    try:
+        if not wait_until(lambda: redis_ping(port), daemon, 5):
+            c.fail(f"{label}: redis-server did not answer PING within 5 s")
+        else:
+            bench = run_redis_benchmark(f"{label}: redis-benchmark (native client)",
+                                        [benchmark, "-h", "127.0.0.1", "-p", str(port), "-n",
+                                         str(REDIS_REQUESTS), "-c", "50", "-t", "set,get", "-q"],
+                                        c.native_env, timeout=60)
+            c.runs.append(bench)
+            rates = {k: float(v) for k, v in REDIS_RATE.findall(bench.stdout)}
+            c.runs.append(run(f"{label}: redis-cli shutdown nosave (native client)",
+                              [cli, "-h", "127.0.0.1", "-p", str(port), "shutdown", "nosave"],
+                              c.native_env, timeout=3))
+    finally:
+        r = daemon.finish(timeout=3)
+    c.runs.append(r)
+    return r, bench, rates
+
+
+def case_redis_server(c):
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="greenrun-redis-") as tmp:
+        for label, env in (("native", c.native_env), ("preload", c.preload_env)):
+            results[label] = redis_benchmark_run(c, f"redis {label}", env, tmp)
+    for label, (server, bench, rates) in results.items():
+        wrong_case = " (the case itself is wrong on this machine)" if label == "native" else ""
+        shown = ", ".join(f"{k} {v:.0f}/s" for k, v in sorted(rates.items())) or "no rates"
+        print(f"redis {label}: redis-benchmark {shown}")
+        if bench and (bench.killed or bench.status != 0):
+            c.fail(f"{bench.label}: {bench.describe()}, expected exit 0{wrong_case}")
+        for command in ("SET", "GET"):
+            if bench and rates.get(command, 0) <= 0:
+                c.fail(f"{label}: redis-benchmark reported no positive {command} rate"
+                       f"{wrong_case}")
+        if server.killed or server.status != 0:
+            c.fail(f"{server.label}: {server.describe()} after SHUTDOWN NOSAVE, expected exit 0"
+                   f"{wrong_case}")
+    # 3 bio threads and 1 I/O thread besides main (a killed server has no table to read).
+    if not results["preload"][0].killed:
+        c.check_green(results["preload"][0], min_threads=4)
+
+
+def case_redis_cli(c):
+    """redis-cli (linked with jemalloc) under the preload: SET then GET of a value of its own
+    against a native server, as natively."""
+    server = require("redis-server", "redis-server")
+    cli = require("redis-cli", "redis-tools")
+    with tempfile.TemporaryDirectory(prefix="greenrun-redis-cli-") as tmp:
+        port = free_port()
+        daemon = Daemon("redis-server (native)", redis_server_argv(server, port, tmp),
+                        c.native_env)
+        try:
+            if not wait_until(lambda: redis_ping(port), daemon, 5):
+                c.fail("redis-server (native) did not answer PING within 5 s (the case itself "
+                       "is wrong on this machine)")
+                return
+            base = [cli, "-h", "127.0.0.1", "-p", str(port)]
+            for label, env in (("native", c.native_env), ("preload", c.preload_env)):
+                value = f"set by redis-cli {label} {os.getpid()}"
+                wrong_case = " (the case itself is wrong)" if label == "native" else ""
+                steps = [(["SET", "greenrun:key", value], "OK\n"),
+                         (["GET", "greenrun:key"], value + "\n")]
+                for args, want in steps:
+                    r = run(f"redis-cli {args[0]}: {label}", base + args, env, timeout=10)
+                    c.runs.append(r)
+                    if r.killed or r.status != 0 or r.stdout != want or r.stderr:
+                        c.fail(f"{r.label}: {r.describe()}, printed {r.stdout!r} and "
+                               f"{r.stderr!r} on stderr; wanted exit 0 and {want!r}{wrong_case}")
+        finally:
+            daemon.child.terminate()
+            c.runs.append(daemon.finish(timeout=3))
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rsyslog_run(c, label, rsyslogd, env, directory):
+    """rsyslogd in the foreground with a private configuration: imudp on a loopback port, one
+    file action, work directory and pid file in `directory`; no imuxsock or imklog, so it needs
+    no privilege and touches nothing system-wide. Once a datagram has reached the file it gets
+    SIGTERM. Returns (Run, seconds from SIGTERM to exit or None, pid file left behind)."""
+    port = free_udp_port()
+    messages = os.path.join(directory, f"{label}.log")
+    config = os.path.join(directory, f"{label}.conf")
+    pid_file = os.path.join(directory, f"{label}.pid")
+    with open(config, "w") as f:
+        f.write(f"""global(workDirectory="{directory}")
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="{port}")
+*.* action(type="omfile" file="{messages}")
+""")
+    daemon = Daemon(f"rsyslogd: {label}", [rsyslogd, "-n", "-f", config, "-i", pid_file], env)
+    marker = f"greenrun-rsyslog-{label}-{os.getpid()}"
+    seconds = None
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            def logged():
+                udp.sendto(f"<14>greenrun-test: {marker}".encode(), ("127.0.0.1", port))
+                time.sleep(0.05)
+                try:
+                    with open(messages) as f:
+                        return marker in f.read()
+                except FileNotFoundError:
+                    return False
+            up = wait_until(logged, daemon, 5)
+        if not up:
+            c.fail(f"rsyslogd: {label}: a message sent to imudp did not reach {messages} "
+                   "within 5 s")
+        else:
+            sent = time.monotonic()
+            daemon.child.send_signal(signal.SIGTERM)
+            try:
+                daemon.child.wait(timeout=3)
+                seconds = time.monotonic() - sent
+            except subprocess.TimeoutExpired:
+                pass
+    finally:
+        r = daemon.finish(timeout=0)
+    c.runs.append(r)
+    return r, seconds, os.path.exists(pid_file)
+
+
+def case_rsyslog(c):
+    rsyslogd = require("rsyslogd", "rsyslog")
+    with tempfile.TemporaryDirectory(prefix="greenrun-rsyslog-") as tmp:
+        native, native_s, native_left = rsyslog_run(c, "native", rsyslogd, c.native_env, tmp)
+        preload, preload_s, preload_left = rsyslog_run(c, "preload", rsyslogd, c.preload_env,
+                                                       tmp)
+
+    def shown(s):
+        return f"{s:.3f} s" if s is not None else "did not exit within 3 s"
+    print(f"rsyslogd: SIGTERM to exit: natively {shown(native_s)}, preloaded {shown(preload_s)}")
+    if native_s is None or native_s > 1 or native.status != 0:
+        c.fail(f"{native.label}: {native.describe()}, SIGTERM to exit {shown(native_s)}; "
+               "expected exit 0 within 1 s (the case itself is wrong on this machine)")
+    if preload_s is None or preload_s > 1:
+        c.fail(f"{preload.label}: SIGTERM to exit {shown(preload_s)}, wanted within 1 s "
+               f"(natively {shown(native_s)})")
+    if preload.killed or preload.status != native.status:
+        c.fail(f"{preload.label}: {preload.describe()}, natively {native.describe()}")
+    if preload_left != native_left:
+        c.fail(f"rsyslogd: pid file left behind: natively {native_left}, preloaded "
+               f"{preload_left}")
+    if native.stderr != preload.stderr_without_stats():
+        c.fail("rsyslogd: " + diff(native.stderr, preload.stderr_without_stats(),
+                                   "stderr (less greenrun's statistics)"))
+    # The imudp input thread and the main queue's worker.
+    c.check_green(preload, min_threads=2)
+
+
 CASES = {
     "ripgrep": case_ripgrep,
     "fd": case_fd,
@@ -429,6 +765,11 @@ CASES = {
     "node": case_node,
     "haproxy": case_haproxy,
     "python": case_python,
+    "node_dns": case_node_dns,
+    **{f"python_{mode}": python_pipes_case(mode) for mode in PIPE_MODES},
+    "redis_server": case_redis_server,
+    "redis_cli": case_redis_cli,
+    "rsyslog": case_rsyslog,
 }
 
 
