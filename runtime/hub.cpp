@@ -272,6 +272,11 @@ void Hub::on_timer(uv_timer_t* timer) {
   auto* hub = static_cast<Hub*>(timer->data);
   hub->armed_for_ = kNever;
   hub->scheduler_.timers().fire_due(monotonic_now());
+  // libuv times with CLOCK_MONOTONIC_COARSE, which lags ours by up to a tick, so the timer can
+  // fire before the deadline it was armed for. Arm it again for whatever is still queued: if
+  // nothing was due, uv_run(UV_RUN_ONCE) would otherwise poll with no timeout at all and every
+  // sleeper would wait for some unrelated event.
+  hub->arm_timer();
 }
 
 void Hub::post(RemoteTask* task) {

@@ -129,3 +129,29 @@ TEST_CASE("hub: after fork, the child runs only the forking thread and its loop 
   CHECK(WIFEXITED(child_status));
   CHECK(WEXITSTATUS(child_status) == 0);
 }
+
+TEST_CASE("hub: a sleeper always wakes, though libuv's millisecond clock can fire early") {
+  // libuv arms its timer in whole milliseconds of its own clock, so it can fire up to a
+  // millisecond before the deadline; the hub must then arm it again, not poll without a
+  // timeout while something else keeps the loop alive (here a reader parked on a pipe nobody
+  // writes to yet). Deadlines spread over a millisecond hit that window often. A hang is ended
+  // by the alarm (SIGALRM's default kills the test, which then fails).
+  int p[2];
+  REQUIRE(pipe(p) == 0);
+  Greenlet reader = spawn([&] {
+    rt::FdTable& fds = rt::Hub::get().fds();
+    CHECK(fds.wait(*fds.entry(p[0]), rt::Want::read, rt::kNever) == 0);
+  });
+  alarm(20);
+  Greenlet sleeper = spawn([] {
+    for (int i = 0; i < 1500; ++i) greenrun::sleep(0.0002 + 0.00001 * (i % 100));
+  });
+  sleeper.join();
+  alarm(0);
+  CHECK(sleeper.dead());
+  CHECK(write(p[1], "x", 1) == 1);
+  reader.join();
+  rt::Hub::get().fds().forget(p[0]);
+  close(p[0]);
+  close(p[1]);
+}
