@@ -58,6 +58,9 @@ struct PosixThread {
   bool has_signal_mask = false;
   bool restartable_call = false;
   std::uint64_t pending_signals = 0;
+  // Program handlers that have run on this thread: a wait that must end with EINTR when one
+  // runs (sem_*wait) compares it before and after, whatever woke it.
+  std::uint32_t handlers_run = 0;
   // Identity (shims/thread_identity.cpp): what the kernel keeps per task and reports for the
   // thread's id. Until a thread sets its own nice value or CPU mask it has its OS thread's;
   // until it is named it has the OS thread's name (what a new task inherits).

@@ -43,6 +43,8 @@ int wait(sem_t* s, clockid_t clock, const struct timespec* abstime) {
   const bool shared = process_shared(s);
   rt::Backoff backoff = shared ? rt::Backoff(deadline)
                                : rt::Backoff::every(kUnwokenPostCheck, deadline);
+  PosixThread* me = self();
+  const std::uint32_t handlers_before = me ? me->handlers_run : 0;
   for (;;) {
     if (backoff.expired()) return errno = ETIMEDOUT, -1;
     rt::Wake why = shared ? backoff.park(rt::WaitReason::semaphore, s)
@@ -55,6 +57,12 @@ int wait(sem_t* s, clockid_t clock, const struct timespec* abstime) {
       return errno = EINTR, -1;
     }
     if (real::sem_trywait(s) == 0) return 0;
+    // A handler that ran while this thread was between two looks (ready, not yet running)
+    // interrupted the wait all the same, as natively it would have interrupted the futex wait.
+    if (me && me->handlers_run != handlers_before) {
+      test_cancel();
+      return errno = EINTR, -1;
+    }
   }
 }
 

@@ -126,6 +126,8 @@ void trampoline(int sig, siginfo_t* info, void* context) {
     if (wakeup_started) uv_async_send(&wakeup);
   }
   if (a.sa_flags & SA_RESETHAND) slots[sig].ours = false;  // the kernel has reset it to SIG_DFL
+  if (running && !running->is_hub && running->posix)
+    ++static_cast<PosixThread*>(running->posix)->handlers_run;
   errno = saved_errno;
   if (a.sa_flags & SA_SIGINFO)
     a.sa_sigaction(sig, info, context);
