@@ -60,6 +60,16 @@ Config load() {
              "is not a number of milliseconds from 1 to 3600000, e.g. GREENRUN_BLOCKING_MS=100");
     c.blocking_ms = static_cast<int>(ms);
   }
+  if (const char* v = std::getenv("GREENRUN_TIMESLICE"); v && *v) {
+    char* end = nullptr;
+    errno = 0;
+    long ms = std::isdigit(static_cast<unsigned char>(*v)) ? std::strtol(v, &end, 10) : -1;
+    if (ms < 0 || errno != 0 || *end != '\0' || ms > 60'000)
+      refuse("GREENRUN_TIMESLICE", v,
+             "is not a number of milliseconds from 0 (no preemption) to 60000, e.g. "
+             "GREENRUN_TIMESLICE=10");
+    c.timeslice_ms = static_cast<int>(ms);
+  }
   if (const char* v = std::getenv("GREENRUN_TLS"); v && *v) {
     if (std::strcmp(v, "own") != 0 && std::strcmp(v, "shared") != 0)
       refuse("GREENRUN_TLS", v,

@@ -17,6 +17,7 @@ struct Config {
   bool inherit = true;                  // GREENRUN_INHERIT: exec'd children keep the preload
   int dump_signal = 3;                  // GREENRUN_DUMP_SIGNAL: SIGQUIT (3); 0 for none
   int blocking_ms = 0;                  // GREENRUN_BLOCKING_MS: 0 for off
+  int timeslice_ms = 10;                // GREENRUN_TIMESLICE: preemption after this; 0 for off
   bool stats = false;                   // GREENRUN_STATS: the table at exit (not a descendant's)
   std::string stats_path;               // GREENRUN_STATS=/path: to this file (%p: the pid)
   int stats_pid = 0;                    // GREENRUN_STATS=1: the one process that prints it

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "diagnostics.h"
 #include "hub.h"
+#include "preemption.h"
 #include "signal_shim.h"
 #include "stack_dump.h"
 
@@ -76,7 +77,7 @@ void start_observers(rt::Hub& hub) {
     std::atexit(&print_stats_at_exit);
   }
   if (c.blocking_ms) {
-    int rc = rt::start_blocking_monitor(hub, c.blocking_ms, kSampleSignal);
+    int rc = rt::start_blocking_monitor(hub, c.blocking_ms, kSampleSignal, rt::preemption_running());
     if (rc != 0)
       rt::warn(hub.root(), "cannot start the blocking monitor (GREENRUN_BLOCKING_MS)",
                "check the limit on threads (ulimit -u)");

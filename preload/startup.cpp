@@ -3,6 +3,7 @@
 #include "startup.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 #include "hub.h"
 #include "observe.h"
 #include "posix_thread.h"
+#include "preemption.h"
+#include "signal_shim.h"
 #include "real.h"
 #include "thread_report.h"
 #include "threadpool.h"
@@ -73,6 +76,23 @@ void leave_ld_preload() {
   rt::FdTable::note_inherited();
 }
 
+// GREENRUN_TIMESLICE: a thread that runs a whole slice without switching is preempted, with
+// SIGURG as Go does (ignored by default, rarely used). A program that handles SIGURG itself
+// keeps it, and is told once that nothing is preempted then.
+constexpr int kPreemptSignal = SIGURG;
+
+void start_preemption(rt::Hub& hub) {
+  if (config().timeslice_ms == 0 || !rt::preemption_available(nullptr)) return;
+  if (!shim::preempt_with(kPreemptSignal, &rt::on_preemption_signal)) {
+    rt::warn(hub.root(), "the program handles SIGURG itself, so no thread is preempted (a thread that never parks stalls the others)",
+             "set GREENRUN_TIMESLICE=0 to say so");
+    return;
+  }
+  if (rt::start_preemption(hub, rt::Nanos{config().timeslice_ms} * 1'000'000, kPreemptSignal) != 0)
+    rt::warn(hub.root(), "cannot start the preemption monitor (GREENRUN_TIMESLICE)",
+             "check the limit on threads (ulimit -u)");
+}
+
 // Pool threads: enough for about 64 name lookups at once.
 constexpr unsigned kThreadpoolSize = 64;
 
@@ -103,6 +123,7 @@ rt::Hub* ensure_hub() {
   });
   shim::adopt_root(hub.root());
   shim::adopt_early_handlers();
+  start_preemption(hub);  // first: the blocking monitor's sampler then shares its signal
   start_observers(hub);
   return &hub;
 }

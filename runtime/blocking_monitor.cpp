@@ -56,16 +56,23 @@ void copy_thread(Monitor& m, const GreenThread* t) {
   m.id = t->id;
 }
 
-// On the hub's OS thread, interrupting the green code that stalls it.
-void on_sample_signal(int) {
+}  // namespace
+
+bool take_blocking_sample() {
+  if (!g_monitor) return false;
   Monitor& m = *g_monitor;
-  if (m.sample_state.load(std::memory_order_acquire) != 1) return;
+  if (m.sample_state.load(std::memory_order_acquire) != 1) return false;
   int saved_errno = errno;
   copy_thread(m, current());
   m.depth = unw_backtrace(m.frames, kMaxFrames);
   m.sample_state.store(2, std::memory_order_release);
   errno = saved_errno;
+  return true;
 }
+
+namespace {
+
+void on_sample_signal(int) { take_blocking_sample(); }
 
 void pause_ms(long ms) {
   timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
@@ -138,7 +145,7 @@ void* watch(void*) {
 
 }  // namespace
 
-int start_blocking_monitor(Hub& hub, int threshold_ms, int sample_signal) {
+int start_blocking_monitor(Hub& hub, int threshold_ms, int sample_signal, bool routed) {
   if (g_monitor) return -EALREADY;
   // The watchdog is a native OS thread, and sigaction, pthread_sigmask and pthread_create must
   // reach libc: within a RuntimeCall the preload's shims pass them through.
@@ -148,7 +155,9 @@ int start_blocking_monitor(Hub& hub, int threshold_ms, int sample_signal) {
   m->hub_tid = static_cast<pid_t>(syscall(SYS_gettid));
   m->threshold_ms = threshold_ms;
   m->running = hub.running_slot();
-  if (sample_signal) {
+  if (sample_signal && routed) {
+    m->signal = sample_signal;
+  } else if (sample_signal) {
     struct sigaction old {};
     if (sigaction(sample_signal, nullptr, &old) == 0 && old.sa_handler == SIG_DFL &&
         !(old.sa_flags & SA_SIGINFO)) {

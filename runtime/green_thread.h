@@ -64,6 +64,7 @@ struct GreenThread {
   bool in_runtime = false;    // inside a RuntimeCall: shims pass through
   bool resume_hook = false;   // run the hub's resume hook when it next resumes from a park
   bool own_tls = false;       // runs with a TLS block of its own (tls_block.h)
+  int handler_depth = 0;      // program signal handlers running on it: never preempted there
   int hooks_deferred = 0;     // > 0 inside wait_on/wait_any, until its waiters are unlinked
   int saved_errno = 0;
   ExceptionState saved_exceptions;

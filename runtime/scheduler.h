@@ -71,6 +71,9 @@ class Scheduler {
   // Costs one clock read per probe.
   static constexpr Nanos kProbeBudget = 1'000'000;
   void probe();
+  // The running thread was preempted (preemption.cpp): to the back of the queue, through the
+  // hub, which polls first.
+  void preempted() { requeue(current(), true); }
 
   // Arranges for `error` to be raised in `t` at its next resumption (kill, Timeout, throw).
   void interrupt(GreenThread* t, std::exception_ptr error);

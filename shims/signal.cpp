@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "diagnostics.h"
 #include "export.h"
 #include "hub.h"
 #include "posix_thread.h"
@@ -55,6 +56,10 @@ bool base_known = false;
 int watched = 0;
 void (*on_watched)(rt::Hub&) = nullptr;
 std::atomic<bool> watched_arrived{false};
+// The preemption signal, and the runtime's handler for it while the program has none.
+int preempting = 0;
+void (*on_preempt)(siginfo_t*, void*) = nullptr;
+bool preempt_notice_given = false;
 // Signals whose kernel action is the trampoline while the program sees SIG_IGN.
 std::atomic<std::uint64_t> hidden_ignores{0};
 
@@ -108,6 +113,11 @@ void on_wakeup(uv_async_t*) {
 void trampoline(int sig, siginfo_t* info, void* context) {
   const int saved_errno = errno;
   const struct sigaction& a = slots[sig].program;
+  if (sig == preempting && !has_handler(a)) {  // the runtime's alone while the program has none
+    on_preempt(info, context);
+    errno = saved_errno;
+    return;
+  }
   if (!has_handler(a)) {  // the watched signal, left at SIG_DFL or SIG_IGN: only the hub acts
     watched_arrived.store(true);
     if (wakeup_started) uv_async_send(&wakeup);
@@ -129,10 +139,12 @@ void trampoline(int sig, siginfo_t* info, void* context) {
   if (running && !running->is_hub && running->posix)
     ++static_cast<PosixThread*>(running->posix)->handlers_run;
   errno = saved_errno;
+  if (running) ++running->handler_depth;  // never preempted inside a handler
   if (a.sa_flags & SA_SIGINFO)
     a.sa_sigaction(sig, info, context);
   else
     a.sa_handler(sig);
+  if (running) --running->handler_depth;
   errno = saved_errno;
 }
 
@@ -181,7 +193,12 @@ int install(int sig, const struct sigaction* act, struct sigaction* old) {
   const Slot previous = slots[sig];
   struct sigaction real_old {};
   int rc;
-  if (has_handler(*act) || sig == watched) {
+  if (sig == preempting && has_handler(*act) && !preempt_notice_given) {
+    preempt_notice_given = true;
+    rt::warn(rt::current(), "the program handles the preemption signal itself: no thread is preempted while its handler stays",
+             "set GREENRUN_TIMESLICE=0 to say so, or leave that signal to greenrun");
+  }
+  if (has_handler(*act) || sig == watched || sig == preempting) {
     start_wakeup(*rt::current()->hub);
     rc = arm(sig, *act, &real_old);
   } else {
@@ -240,6 +257,18 @@ bool watch_signal(rt::Hub& hub, int sig, void (*on_arrival)(rt::Hub&)) {
   watched = sig;
   // A handler already there (the program's, adopted into the table) wins while it stays.
   return has_handler(current) || arm(sig, current, nullptr) == 0;
+}
+
+bool preempt_with(int sig, void (*handler)(siginfo_t*, void*)) {
+  if (sig < 1 || sig > kTrackedSignals || sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD ||
+      sig == watched)
+    return false;
+  struct sigaction current {};
+  if (real::sigaction(sig, nullptr, &current) != 0) return false;
+  if (has_handler(current)) return false;  // the program's own: it keeps it
+  on_preempt = handler;
+  preempting = sig;
+  return arm(sig, current, nullptr) == 0;
 }
 
 bool hides_ignore(int sig) {

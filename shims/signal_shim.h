@@ -57,6 +57,11 @@ int query(int sig, struct sigaction* old);
 // thread. False when `sig` cannot be watched (SIGCHLD, whose SIG_IGN reaps children).
 bool watch_signal(rt::Hub& hub, int sig, void (*on_arrival)(rt::Hub&));
 
+// Routes `sig` to `handler` (run inside the kernel's handler) while the program has no handler
+// for it; the program sees its own action throughout. False if the program already handles
+// `sig` (or it cannot be taken: SIGCHLD, the watched signal).
+bool preempt_with(int sig, void (*handler)(siginfo_t*, void*));
+
 // True when the program sees `sig` as SIG_IGN while the kernel runs our trampoline for it.
 bool hides_ignore(int sig);
 

@@ -82,14 +82,28 @@ static inline void progs_fail(const char* file, int line, const char* what, long
     }                                                                                        \
   } while (0)
 
-/* OS threads of this process right now (entries of /proc/self/task). */
+/* Whether task `tid` is one of greenrun's own service threads (the preemption monitor, the
+ * lookup pool, the blocking watchdog: named "greenrun-..."), which run none of the program's
+ * code. Natively there are none. */
+static inline int progs_is_runtime_thread(const char* tid) {
+  char path[64], name[32] = "";
+  snprintf(path, sizeof path, "/proc/self/task/%s/comm", tid);
+  FILE* f = fopen(path, "r");
+  if (!f) return 0;
+  if (!fgets(name, sizeof name, f)) name[0] = '\0';
+  fclose(f);
+  return strncmp(name, "greenrun-", 9) == 0;
+}
+
+/* OS threads running this program's code right now (entries of /proc/self/task, less
+ * greenrun's own service threads). */
 static inline int os_thread_count(void) {
   DIR* d = opendir("/proc/self/task");
   if (!d) return -1;
   int n = 0;
   struct dirent* e;
   while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.') ++n;
+    if (e->d_name[0] != '.' && !progs_is_runtime_thread(e->d_name)) ++n;
   closedir(d);
   return n;
 }

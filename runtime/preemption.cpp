@@ -1,0 +1,250 @@
+// Asynchronous preemption (see preemption.h).
+#include "preemption.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <link.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "blocking_monitor.h"
+#include "hub.h"
+
+extern "C" {
+// preempt_entry_x86_64.S
+void greenrun_async_preempt();
+// The XSAVE area's size for what XCR0 enables, rounded up to 64 (read by the entry).
+__attribute__((visibility("hidden"))) unsigned long greenrun_xsave_size = 0;
+// Called by the entry on the preempted thread, in its normal context.
+__attribute__((visibility("hidden"))) void greenrun_preempted();
+}
+
+namespace greenrun::rt {
+namespace {
+
+// Where preempting is never safe: code that may hold a lock of libc's, the loader's, the
+// unwinder's, libuv's or ours (every green thread would then block on it), by load address.
+struct Range {
+  std::uintptr_t begin, end;
+};
+constexpr int kMaxRanges = 64;
+struct Ranges {
+  Range range[kMaxRanges];
+  int count = 0;
+  unsigned long long loads = 0;  // dl_iterate_phdr's count of objects loaded when made
+};
+
+constexpr const char* kUnsafe[] = {"libc.so", "ld-linux", "ld64.so", "libpthread", "libdl.so",
+                                   "libgcc_s", "libunwind", "libuv", "libgreenrun", "libstdc++"};
+
+// Process-lifetime (leaked on purpose): the monitor and the handler outlive everything else.
+struct Preemption {
+  Hub* hub = nullptr;
+  pid_t hub_tid = 0;
+  Nanos slice = 0;
+  int signal = 0;
+  std::uintptr_t self_base = 0;  // libgreenrun's own load address (dladdr)
+  // Two tables: the monitor fills the one not in use and publishes it before signalling.
+  Ranges tables[2];
+  std::atomic<Ranges*> unsafe{nullptr};
+  std::atomic<unsigned long long> count{0};
+  std::atomic<bool> named{false};  // the monitor has its name: start_preemption may return
+};
+Preemption* g = nullptr;
+
+bool unsafe_name(const char* name, std::uintptr_t base) {
+  if (base == g->self_base) return true;
+  if (!name || !*name) return false;  // the executable: the program's own code
+  for (const char* u : kUnsafe)
+    if (std::strstr(name, u)) return true;
+  return false;
+}
+
+int collect(dl_phdr_info* info, std::size_t, void* data) {
+  auto* t = static_cast<Ranges*>(data);
+  t->loads = info->dlpi_adds;
+  if (!unsafe_name(info->dlpi_name, info->dlpi_addr)) return 0;
+  for (int i = 0; i < info->dlpi_phnum && t->count < kMaxRanges; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+    std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+    t->range[t->count++] = {begin, begin + ph.p_memsz};
+  }
+  return 0;
+}
+
+// On the monitor's thread (dl_iterate_phdr takes the loader's lock: never in the handler).
+void refresh_ranges() {
+  Ranges* in_use = g->unsafe.load(std::memory_order_acquire);
+  Ranges* next = in_use == &g->tables[0] ? &g->tables[1] : &g->tables[0];
+  next->count = 0;
+  dl_iterate_phdr(&collect, next);
+  g->unsafe.store(next, std::memory_order_release);
+}
+
+bool in_unsafe_code(std::uintptr_t pc) {
+  const Ranges* t = g->unsafe.load(std::memory_order_acquire);
+  if (!t) return true;
+  for (int i = 0; i < t->count; ++i)
+    if (pc >= t->range[i].begin && pc < t->range[i].end) return true;
+  return false;
+}
+
+void pause_for(Nanos span) {
+  timespec ts{static_cast<time_t>(span / 1'000'000'000), static_cast<long>(span % 1'000'000'000)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+// Whether a signal can preempt the hub's OS thread now: it runs user code (a spin), or waits in
+// futex (a wait greenrun cannot see, which the kernel restarts after the handler). Any other
+// system call would return EINTR to a program that never asked for signals (a sleep greenrun
+// itself made because nothing else could run, a disk read): left alone.
+bool worth_signalling(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", static_cast<int>(tid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[32] = {};
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return false;
+  if (std::strncmp(text, "running", 7) == 0) return true;
+  return std::atol(text) == SYS_futex;
+}
+
+// The monitor: every half slice, has anything switched? A thread that has run a whole slice
+// gets the signal, and again every half slice until it switches.
+void* monitor(void*) {
+  prctl(PR_SET_NAME, "greenrun-preempt");  // greenrun's own, for anyone listing the threads
+  Preemption& p = *g;
+  p.named.store(true, std::memory_order_release);
+  std::uint64_t last = 0;
+  Nanos since = monotonic_now();
+  unsigned long long loads_seen = 0;
+  for (;;) {
+    pause_for(p.slice / 2);
+    const Nanos now = monotonic_now();
+    const std::uint64_t switches = __atomic_load_n(&p.hub->stats().switches, __ATOMIC_RELAXED);
+    if (switches != last || p.hub->loop_idle()) {
+      last = switches;
+      since = now;
+      continue;
+    }
+    if (now - since < p.slice) continue;
+    // Libraries loaded since the last look (dlopen) may be ones never to preempt in.
+    unsigned long long loads = 0;
+    dl_iterate_phdr([](dl_phdr_info* info, std::size_t, void* data) {
+      *static_cast<unsigned long long*>(data) = info->dlpi_adds;
+      return 1;
+    }, &loads);
+    if (loads != loads_seen) {
+      refresh_ranges();
+      loads_seen = loads;
+    }
+    if (worth_signalling(p.hub_tid)) syscall(SYS_tgkill, getpid(), p.hub_tid, p.signal);
+  }
+  return nullptr;
+}
+
+bool xsave_ready(const char** why) {
+#if defined(__x86_64__)
+  unsigned a, b, c, d;
+  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+  if (!(c & (1u << 27))) {  // OSXSAVE: the kernel has enabled XSAVE and XGETBV
+    *why = "this CPU or kernel has no XSAVE, which preemption needs to save a thread's registers";
+    return false;
+  }
+  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
+  greenrun_xsave_size = (b + 63) & ~63ul;  // EBX: the size for the features XCR0 enables
+  return greenrun_xsave_size >= 576;
+#else
+  *why = "asynchronous preemption is written for x86-64 only";
+  return false;
+#endif
+}
+
+}  // namespace
+
+bool preemption_available(const char** why) {
+  static const char* reason = nullptr;
+  static const bool ready = xsave_ready(&reason);
+  if (!ready && why) *why = reason;
+  return ready;
+}
+
+int start_preemption(Hub& hub, Nanos slice, int signal) {
+  if (g) return -EALREADY;
+  if (!preemption_available(nullptr) || slice <= 0) return -ENOTSUP;
+  RuntimeCall runtime;  // pthread_create and friends must reach libc
+  auto* p = new Preemption();
+  p->hub = &hub;
+  p->hub_tid = static_cast<pid_t>(syscall(SYS_gettid));
+  p->slice = slice;
+  p->signal = signal;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&start_preemption), &info))
+    p->self_base = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
+  g = p;
+  refresh_ranges();
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  // The monitor takes no signal: the program's process-directed ones go to its own threads.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t thread;
+  int rc = pthread_create(&thread, &attr, &monitor, nullptr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+  // Until it has its name, a program listing its threads would take it for one of its own.
+  while (rc == 0 && !p->named.load(std::memory_order_acquire)) sched_yield();
+  return -rc;
+}
+
+void on_preemption_signal(siginfo_t*, void* context) {
+  take_blocking_sample();  // the blocking monitor samples with the same signal
+#if defined(__x86_64__)
+  if (!g) return;
+  Hub* hub = g->hub;
+  GreenThread* t = *hub->running_slot();
+  if (!t || t->is_hub || t->in_runtime || t->handler_depth > 0 || t->state != ThreadState::running)
+    return;
+  if (!t->own_tls && t != hub->root()) return;  // greenlets share the OS thread's TLS
+  auto* uc = static_cast<ucontext_t*>(context);
+  greg_t* regs = uc->uc_mcontext.gregs;
+  const auto pc = static_cast<std::uintptr_t>(regs[REG_RIP]);
+  if (in_unsafe_code(pc)) return;
+  // Enter greenrun_async_preempt as if called from the interrupted instruction, below the
+  // red zone; it returns there with `ret 128`.
+  auto* sp = reinterpret_cast<std::uintptr_t*>(static_cast<std::uintptr_t>(regs[REG_RSP]) - 128);
+  *--sp = pc;
+  regs[REG_RSP] = static_cast<greg_t>(reinterpret_cast<std::uintptr_t>(sp));
+  regs[REG_RIP] = static_cast<greg_t>(reinterpret_cast<std::uintptr_t>(&greenrun_async_preempt));
+#else
+  (void)context;
+#endif
+}
+
+unsigned long long preemptions() { return g ? g->count.load(std::memory_order_relaxed) : 0; }
+
+bool preemption_running() { return g != nullptr; }
+
+}  // namespace greenrun::rt
+
+void greenrun_preempted() {
+  using namespace greenrun::rt;
+  g->count.fetch_add(1, std::memory_order_relaxed);
+  current()->hub->scheduler().preempted();
+}
