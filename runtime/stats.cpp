@@ -6,6 +6,7 @@
 
 #include "diagnostic_output.h"
 #include "hub.h"
+#include "preemption.h"
 
 namespace greenrun::rt {
 
@@ -56,9 +57,11 @@ void print_stats(Hub& hub, int fd) {
     n += std::snprintf(text + n, sizeof text - n,
                        "\n"
                        "  threadpool jobs     %llu\n"
+                       "  preemptions         %llu\n"
                        "  time parked         %lld ms\n"
                        "  longest loop stall  %lld ms\n",
                        static_cast<unsigned long long>(s.threadpool_jobs),
+                       preemptions(),
                        static_cast<long long>(time_parked(hub) / 1'000'000),
                        static_cast<long long>(s.longest_stall / 1'000'000));
   if (n > static_cast<int>(sizeof text) - 1) n = sizeof text - 1;
