@@ -268,7 +268,14 @@ bool preempt_with(int sig, void (*handler)(siginfo_t*, void*)) {
   if (has_handler(current)) return false;  // the program's own: it keeps it
   on_preempt = handler;
   preempting = sig;
-  return arm(sig, current, nullptr) == 0;
+  if (arm(sig, current, nullptr) != 0) return false;
+  sigset_t os;
+  if (real::pthread_sigmask(SIG_BLOCK, nullptr, &os) == 0 && sigismember(&os, sig) == 1) {
+    preempt_notice_given = true;  // blocked since before the first thread (and inherited)
+    rt::warn(rt::current(), "every thread blocks SIGURG: no thread is preempted while they do",
+             "leave SIGURG unblocked in one thread, or set GREENRUN_TIMESLICE=0 to say so");
+  }
+  return true;
 }
 
 bool hides_ignore(int sig) {
@@ -321,6 +328,11 @@ void apply_os_mask() {
     for (int sig = 1; sig < NSIG; ++sig)
       if (!sigismember(&m, sig)) sigdelset(&os, sig);
   });
+  if (preempting && sigismember(&os, preempting) == 1 && !preempt_notice_given) {
+    preempt_notice_given = true;  // the kernel then holds the monitor's signal back
+    rt::warn(rt::current(), "every thread blocks SIGURG: no thread is preempted while they do",
+             "leave SIGURG unblocked in one thread, or set GREENRUN_TIMESLICE=0 to say so");
+  }
   unmasking.store(rt::current());
   real::pthread_sigmask(SIG_SETMASK, &os, nullptr);  // delivers what it unblocks, to us
   unmasking.store(nullptr);
