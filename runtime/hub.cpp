@@ -22,6 +22,7 @@
 #include <new>
 
 #include "diagnostics.h"
+#include "preemption.h"
 #include "stack_overflow.h"
 #include "threadpool.h"
 #include "tls_block.h"
@@ -210,6 +211,7 @@ void Hub::after_fork_child() {
   root_ = self;
   // Threadpool work and cross-thread posts belonged to the parent's threads.
   reset_threadpool_after_fork();
+  restart_preemption_after_fork();
   posted_.store(nullptr, std::memory_order_relaxed);
   external_wakers_.store(0, std::memory_order_relaxed);
 }

@@ -174,6 +174,24 @@ bool xsave_ready(const char** why) {
 #endif
 }
 
+// Starts the monitor thread (in a RuntimeCall). 0 or a negative errno.
+int spawn_monitor() {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  // The monitor takes no signal: the program's process-directed ones go to its own threads.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t thread;
+  int rc = pthread_create(&thread, &attr, &monitor, nullptr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+  // Until it has its name, a program listing its threads would take it for one of its own.
+  while (rc == 0 && !g->named.load(std::memory_order_acquire)) sched_yield();
+  return -rc;
+}
+
 }  // namespace
 
 bool preemption_available(const char** why) {
@@ -197,20 +215,17 @@ int start_preemption(Hub& hub, Nanos slice, int signal) {
     p->self_base = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
   g = p;
   refresh_ranges();
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  // The monitor takes no signal: the program's process-directed ones go to its own threads.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_t thread;
-  int rc = pthread_create(&thread, &attr, &monitor, nullptr);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  pthread_attr_destroy(&attr);
-  // Until it has its name, a program listing its threads would take it for one of its own.
-  while (rc == 0 && !p->named.load(std::memory_order_acquire)) sched_yield();
-  return -rc;
+  return spawn_monitor();
+}
+
+void restart_preemption_after_fork() {
+  if (!g) return;
+  // Only the forking thread survives fork: the child needs a monitor of its own, for its own
+  // hub's OS thread (the signal's routing is inherited with the dispositions).
+  RuntimeCall runtime;
+  g->hub_tid = static_cast<pid_t>(syscall(SYS_gettid));
+  g->named.store(false, std::memory_order_relaxed);
+  spawn_monitor();
 }
 
 void on_preemption_signal(siginfo_t*, void* context) {

@@ -26,6 +26,9 @@ bool preemption_available(const char** why);
 // Returns 0 or a negative errno.
 int start_preemption(Hub& hub, Nanos slice, int signal);
 
+// In the child of fork, on the surviving thread: a monitor for the child's own hub.
+void restart_preemption_after_fork();
+
 // The signal's handler body: preempts the running green thread if it is at a safe point.
 void on_preemption_signal(siginfo_t* info, void* context);
 
