@@ -110,17 +110,27 @@ void pause_for(Nanos span) {
 // futex (a wait greenrun cannot see, which the kernel restarts after the handler). Any other
 // system call would return EINTR to a program that never asked for signals (a sleep greenrun
 // itself made because nothing else could run, a disk read): left alone.
-bool worth_signalling(pid_t tid) {
+// The start of /proc/self/task/<tid>/<file>, or an empty string.
+void read_task_file(pid_t tid, const char* file, char* text, std::size_t size) {
   char path[64];
-  std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", static_cast<int>(tid));
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/%s", static_cast<int>(tid), file);
+  text[0] = '\0';
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char text[32] = {};
-  ssize_t n = read(fd, text, sizeof text - 1);
+  if (fd < 0) return;
+  ssize_t n = read(fd, text, size - 1);
   close(fd);
-  if (n <= 0) return false;
-  if (std::strncmp(text, "running", 7) == 0) return true;
-  return std::atol(text) == SYS_futex;
+  text[n > 0 ? n : 0] = '\0';
+}
+
+bool worth_signalling(pid_t tid) {
+  char text[128];
+  read_task_file(tid, "syscall", text, sizeof text);
+  if (text[0]) return std::strncmp(text, "running", 7) == 0 || std::atol(text) == SYS_futex;
+  // A process that is not dumpable may not read its own syscall file: the scheduler state
+  // still tells a spin ('R') from a wait (a futex wait then goes unpreempted).
+  read_task_file(tid, "stat", text, sizeof text);
+  const char* state = std::strrchr(text, ')');  // after "pid (comm)"
+  return state && state[1] == ' ' && state[2] == 'R';
 }
 
 // The monitor: every half slice, has anything switched? A thread that has run a whole slice

@@ -2,8 +2,9 @@
  * flag (redis's I/O threads), a counter handed back and forth (a lock-free ping-pong), and a
  * single-producer queue drained by a busy consumer. Natively the threads run on other CPUs;
  * under greenrun the spinner is preempted after its time slice, so each finishes with the same
- * output. */
+ * output, also in a process that is not dumpable. */
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -40,7 +41,9 @@ static void* produce(void* arg) {
   return arg;
 }
 
-int main(void) {
+int main(int argc, char** argv) {
+  /* "undumpable": as a daemon that drops dumpability, which hides /proc/self/task/N/syscall. */
+  if (argc > 1 && strcmp(argv[1], "undumpable") == 0) prctl(PR_SET_DUMPABLE, 0);
   pthread_t t;
   CHECK_RC(pthread_create(&t, NULL, set_flag_later, NULL), 0);
   long spins = 0;
