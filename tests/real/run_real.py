@@ -9,10 +9,14 @@ The preload run has GREENRUN_STATS=1: at exit greenrun prints its statistics tab
 (runtime/stats.cpp). Its "threads created" line must reach the number of threads the program
 creates, so a program that quietly ran without green threads does not pass.
 
+A program that ends without exit() (a Go program ends with the exit_group system call) prints
+no table: its case counts the OS threads in /proc/PID/task while it runs instead, so that a
+program whose threads stayed OS threads does not pass either.
+
 usage: run_real.py --preload LIB CASE
-CASE is one of: ripgrep, fd, ruby, node, node_dns, haproxy, python, python_communicate_poll,
-python_communicate_select, python_asyncio, python_multiprocessing, redis_server, redis_cli,
-rsyslog.
+CASE is one of: ripgrep, fd, fzf, ruby, node, node_dns, haproxy, python, python_communicate_poll,
+python_communicate_select, python_asyncio, python_multiprocessing, redis_server,
+redis_benchmark_threads, redis_cli, rsyslog.
 Exit status 0 when everything matched, 1 otherwise (with both runs' output shown).
 """
 import argparse
@@ -20,6 +24,7 @@ import difflib
 import http.client
 import http.server
 import os
+import random
 import re
 import shutil
 import signal
@@ -37,11 +42,14 @@ SHOWN_LINES = 40  # of each stream, at the head and at the tail, when a case fai
 
 
 class Run:
-    """One finished (or killed) child process."""
+    """One finished (or killed) child process. `peak_threads`: the most OS threads of the
+    program's own seen at once (greenrun's, named greenrun-*, left out), when they were
+    counted."""
 
-    def __init__(self, label, stdout, stderr, status, seconds, killed):
+    def __init__(self, label, stdout, stderr, status, seconds, killed, peak_threads=None):
         self.label, self.stdout, self.stderr = label, stdout, stderr
         self.status, self.seconds, self.killed = status, seconds, killed
+        self.peak_threads = peak_threads
 
     def describe(self):
         if self.killed:
@@ -65,21 +73,53 @@ def kill_group(child):
         pass
 
 
-def run(label, argv, env, timeout, cwd=None):
-    """Runs argv to its end, or kills its process group after `timeout` seconds."""
-    start = time.monotonic()
-    child = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             start_new_session=True)
-    killed = False
+def program_threads(pid):
+    """The OS threads of process `pid` that are not greenrun's own (its preemption monitor is
+    named greenrun-preempt), or None once the process is gone."""
     try:
-        out, err = child.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        killed = True
-        kill_group(child)
-        out, err = child.communicate()
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    count = 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().startswith("greenrun-"):
+                    continue
+        except OSError:
+            continue  # ended between the two looks
+        count += 1
+    return count
+
+
+def run(label, argv, env, timeout, cwd=None, stdin_path=None, count_threads=False):
+    """Runs argv to its end, or kills its process group after `timeout` seconds. Its stdin is
+    the file `stdin_path`, or /dev/null. With `count_threads`, the Run's peak_threads is the
+    most OS threads of the program's own seen at once, looked at every 20 ms."""
+    start = time.monotonic()
+    with open(stdin_path or os.devnull, "rb") as stdin:
+        child = subprocess.Popen(argv, env=env, cwd=cwd, stdin=stdin,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 start_new_session=True)
+    killed = False
+    peak = 0 if count_threads else None
+    deadline = start + timeout
+    while True:
+        try:
+            # communicate() may be called again after a timeout without losing output.
+            step = min(0.02, max(0.0, deadline - time.monotonic())) if count_threads else timeout
+            out, err = child.communicate(timeout=step)
+            break
+        except subprocess.TimeoutExpired:
+            if count_threads:
+                peak = max(peak, program_threads(child.pid) or 0)
+            if time.monotonic() >= deadline:
+                killed = True
+                kill_group(child)
+                out, err = child.communicate()
+                break
     return Run(label, out.decode(errors="replace"), err.decode(errors="replace"),
-               child.returncode, time.monotonic() - start, killed)
+               child.returncode, time.monotonic() - start, killed, peak)
 
 
 def shorten(text):
@@ -133,14 +173,17 @@ class Case:
 
     def differential(self, name, argv, expect, min_threads, timeout=15, cwd=None,
                      normalise=lambda text: text, expect_status=0, compare_stderr=True,
-                     env=None, max_seconds=None):
+                     env=None, max_seconds=None, stdin_path=None, count_threads=False):
         """Runs argv natively and preloaded (with `env` added to both environments).
         `expect(normalised native stdout)` returns None when the native run printed what the
         case wants, else the reason it is wrong. With `max_seconds`, each run must end within
-        that many seconds."""
+        that many seconds. `min_threads` None: no statistics table to read (the caller checks
+        the runs' peak_threads instead). Returns (native Run, preload Run)."""
         extra = env or {}
-        native = run(f"{name}: native", argv, dict(self.native_env, **extra), timeout, cwd)
-        preload = run(f"{name}: preload", argv, dict(self.preload_env, **extra), timeout, cwd)
+        native = run(f"{name}: native", argv, dict(self.native_env, **extra), timeout, cwd,
+                     stdin_path, count_threads)
+        preload = run(f"{name}: preload", argv, dict(self.preload_env, **extra), timeout, cwd,
+                      stdin_path, count_threads)
         self.runs += [native, preload]
         if native.killed or native.status != expect_status:
             self.fail(f"{native.label}: {native.describe()}, expected exit {expect_status} "
@@ -160,7 +203,9 @@ class Case:
         if compare_stderr and native.stderr != preload.stderr_without_stats():
             self.fail(f"{name}: " + diff(native.stderr, preload.stderr_without_stats(),
                                          "stderr (less greenrun's statistics)"))
-        self.check_green(preload, min_threads)
+        if min_threads is not None:
+            self.check_green(preload, min_threads)
+        return native, preload
 
 
 def require(program, package):
@@ -238,6 +283,68 @@ def case_fd(c):
         want = sorted_lines("\n".join(p for p in paths if re.search(pattern, p)))
         c.differential("fdfind", [fd, "-j", "4", pattern, root], expect_exactly(want),
                        min_threads=4, normalise=sorted_lines)
+
+
+# ---- fzf: the Go runtime (cgo), whose futex waits are system call instructions ----
+
+FZF_LINES = 100_000
+FZF_QUERY = "grn run"  # two fuzzy terms: g..r..n and r..u..n, both in a line, any case
+FZF_SYLLABLES = ["ka", "to", "ri", "green", "run", "sa", "lo", "mi", "ne", "qu", "zar", "vel",
+                 "pon", "dex", "ul", "fi", "bra", "tor", "mo", "xi", "Gr", "Nu"]
+
+
+def fzf_lines():
+    """FZF_LINES path-like lines of made-up words, the same on every run."""
+    rng = random.Random(11)
+
+    def word():
+        return "".join(rng.choice(FZF_SYLLABLES) for _ in range(rng.randint(1, 4)))
+    return ["/".join(word() for _ in range(rng.randint(2, 6))) + f" {n}"
+            for n in range(FZF_LINES)]
+
+
+def fuzzy_match(term, line):
+    """fzf's fuzzy term (a lower-case term matches any case): its letters in order."""
+    rest = iter(line.lower())
+    return all(ch in rest for ch in term)
+
+
+def case_fzf(c):
+    """fzf --filter over 100,000 lines: the Go runtime's threads wait for each other with futex
+    system calls it makes itself, which greenrun cannot see; only preemption gets the waker to
+    run. The output (best match first) must equal the native one, and the program's threads
+    must have been green: one OS thread of its own under greenrun, several natively."""
+    fzf = require("fzf", "fzf")
+    lines = fzf_lines()
+    terms = FZF_QUERY.split()
+    want = sorted(line for line in lines if all(fuzzy_match(t, line) for t in terms))
+
+    def expect(got):
+        got_lines = sorted(got.splitlines())
+        if not want:
+            return "the generated input has no line that matches (the case is wrong)"
+        if got_lines == want:
+            return None
+        return diff("\n".join(want), "\n".join(got_lines), "stdout, sorted", "expected",
+                    "native")
+
+    with tree_directory("greenrun-fzf-") as root:
+        path = os.path.join(root, "lines.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        # fzf's own settings from the environment would change its output.
+        native, preload = c.differential(
+            "fzf --filter", [fzf, "--filter", FZF_QUERY], expect, min_threads=None,
+            timeout=30, stdin_path=path, count_threads=True,
+            env={"FZF_DEFAULT_OPTS": "", "FZF_DEFAULT_COMMAND": ""})
+    print(f"fzf --filter {FZF_QUERY!r}: {len(want)} of {FZF_LINES} lines match; natively "
+          f"{native.seconds:.2f} s, preloaded {preload.seconds:.2f} s")
+    if native.peak_threads < 2:
+        c.fail(f"{native.label}: at most {native.peak_threads} OS thread seen, expected the Go "
+               "runtime's several (the case itself is wrong on this machine)")
+    if not preload.killed and preload.peak_threads != 1:
+        c.fail(f"{preload.label}: at most {preload.peak_threads} OS threads of its own seen at "
+               "once, want 1: the Go runtime's threads did not all become green threads")
 
 
 # ---- interpreters ----
@@ -647,6 +754,56 @@ def case_redis_server(c):
         c.check_green(results["preload"][0], min_threads=4)
 
 
+def case_redis_benchmark_threads(c):
+    """redis-benchmark --threads 4 (each thread runs its own event loop, probing with
+    zero-timeout epoll_wait) against a native redis-server: natively and under the preload it
+    must complete with positive SET and GET rates, and stop neither at a standstill (5 s
+    without progress) nor after 30 s."""
+    server = require("redis-server", "redis-server")
+    benchmark = require("redis-benchmark", "redis-tools")
+    cli = require("redis-cli", "redis-tools")
+    with tempfile.TemporaryDirectory(prefix="greenrun-redis-benchmark-") as tmp:
+        port = free_port()
+        daemon = Daemon("redis-server (native)", redis_server_argv(server, port, tmp),
+                        c.native_env)
+        runs = {}
+        try:
+            if not wait_until(lambda: redis_ping(port), daemon, 5):
+                c.fail("redis-server (native) did not answer PING within 5 s (the case itself "
+                       "is wrong on this machine)")
+            else:
+                argv = [benchmark, "-h", "127.0.0.1", "-p", str(port), "--threads", "4", "-n",
+                        str(REDIS_REQUESTS), "-c", "50", "-t", "set,get", "-q"]
+                for label, env in (("native", c.native_env), ("preload", c.preload_env)):
+                    runs[label] = run_redis_benchmark(f"redis-benchmark --threads 4: {label}",
+                                                      argv, env, timeout=30)
+                    c.runs.append(runs[label])
+                c.runs.append(run("redis-cli shutdown nosave (native)",
+                                  [cli, "-h", "127.0.0.1", "-p", str(port), "shutdown",
+                                   "nosave"], c.native_env, timeout=3))
+        finally:
+            c.runs.append(daemon.finish(timeout=3))
+    for label, r in runs.items():
+        wrong_case = " (the case itself is wrong on this machine)" if label == "native" else ""
+        rates = {k: float(v) for k, v in REDIS_RATE.findall(r.stdout)}
+        shown = ", ".join(f"{k} {v:.0f}/s" for k, v in sorted(rates.items())) or "no rates"
+        print(f"{r.label}: {shown} in {r.seconds:.2f} s")
+        if r.killed or r.status != 0:
+            c.fail(f"{r.label}: {r.describe()}, expected exit 0{wrong_case}")
+        for command in ("SET", "GET"):
+            if rates.get(command, 0) <= 0:
+                c.fail(f"{r.label}: no positive {command} rate reported{wrong_case}")
+    if "preload" in runs:
+        native, preload = runs["native"], runs["preload"]
+        if native.stderr != preload.stderr_without_stats():
+            c.fail("redis-benchmark --threads 4: " + diff(
+                native.stderr, preload.stderr_without_stats(),
+                "stderr (less greenrun's statistics)"))
+        # Its 4 benchmark threads at least (a killed run has no table to read).
+        if not preload.killed:
+            c.check_green(preload, min_threads=4)
+
+
 def case_redis_cli(c):
     """redis-cli (linked with jemalloc) under the preload: SET then GET of a value of its own
     against a native server, as natively."""
@@ -761,6 +918,7 @@ def case_rsyslog(c):
 CASES = {
     "ripgrep": case_ripgrep,
     "fd": case_fd,
+    "fzf": case_fzf,
     "ruby": case_ruby,
     "node": case_node,
     "haproxy": case_haproxy,
@@ -768,6 +926,7 @@ CASES = {
     "node_dns": case_node_dns,
     **{f"python_{mode}": python_pipes_case(mode) for mode in PIPE_MODES},
     "redis_server": case_redis_server,
+    "redis_benchmark_threads": case_redis_benchmark_threads,
     "redis_cli": case_redis_cli,
     "rsyslog": case_rsyslog,
 }
@@ -786,7 +945,9 @@ def main():
     for r in c.runs:
         created = r.threads_created()
         print(f"{r.label}: {r.describe()}"
-              + (f"; greenrun threads created {created}" if created is not None else ""))
+              + (f"; greenrun threads created {created}" if created is not None else "")
+              + (f"; at most {r.peak_threads} OS threads of its own"
+                 if r.peak_threads is not None else ""))
     if c.failures:
         print(f"\nFAIL {args.case}:")
         for f in c.failures:
