@@ -24,6 +24,7 @@
 #include "diagnostic_output.h"
 #include "diagnostics.h"
 #include "hub.h"
+#include "service_thread.h"
 
 namespace greenrun::rt {
 namespace {
@@ -169,18 +170,7 @@ int start_blocking_monitor(Hub& hub, int threshold_ms, int sample_signal, bool r
     }
   }
   g_monitor = m;
-  pthread_t watchdog;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  // The watchdog must not hold signals meant for the program's threads.
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  int rc = pthread_create(&watchdog, &attr, &watch, nullptr);
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  pthread_attr_destroy(&attr);
-  return -rc;
+  return -start_service_thread(&watch, nullptr);
 }
 
 }  // namespace greenrun::rt

@@ -19,6 +19,7 @@
 
 #include "blocking_monitor.h"
 #include "hub.h"
+#include "service_thread.h"
 
 extern "C" {
 // preempt_entry_x86_64.S
@@ -186,17 +187,7 @@ bool xsave_ready(const char** why) {
 
 // Starts the monitor thread (in a RuntimeCall). 0 or a negative errno.
 int spawn_monitor() {
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  // The monitor takes no signal: the program's process-directed ones go to its own threads.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_t thread;
-  int rc = pthread_create(&thread, &attr, &monitor, nullptr);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  pthread_attr_destroy(&attr);
+  int rc = start_service_thread(&monitor, nullptr);
   // Until it has its name, a program listing its threads would take it for one of its own.
   while (rc == 0 && !g->named.load(std::memory_order_acquire)) sched_yield();
   return -rc;

@@ -7,11 +7,11 @@
 #include "threadpool.h"
 
 #include <pthread.h>
-#include <signal.h>
 
 #include <cerrno>
 
 #include "hub.h"
+#include "service_thread.h"
 
 namespace greenrun::rt {
 namespace {
@@ -50,9 +50,6 @@ void finish(RemoteTask* task) {  // on the hub's OS thread
 }
 
 void* worker(void*) {
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   Pool& p = pool();
   pthread_mutex_lock(&p.lock);
   for (;;) {
@@ -80,12 +77,7 @@ int submit(Job* job) {
   p.tail = job;
   int rc = 0;
   if (p.idle == 0 && p.threads < p.limit) {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t thread;
-    rc = pthread_create(&thread, &attr, &worker, nullptr);
-    pthread_attr_destroy(&attr);
+    rc = start_service_thread(&worker, nullptr);
     if (rc == 0) ++p.threads;
     else if (p.threads > 0) rc = 0;  // a running thread will get to it
   } else {
