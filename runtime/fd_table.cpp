@@ -137,21 +137,24 @@ void FdTable::duplicate(int from, int to) {
   e.send_timeout = source->send_timeout;
 }
 
+template <class Change>
+void FdTable::for_each_duplicate(const FdEntry& e, Change change) {
+  const std::uint64_t description = e.description;  // `e` is one of them
+  for (auto& other : entries_)  // rare (F_SETFL, FIONBIO, a mode learned once): a scan is fine
+    if (other && other->known && other->description == description) change(*other);
+}
+
 void FdTable::set_nonblocking(FdEntry& e, bool nonblocking) {
-  for (auto& other : entries_)  // rare (F_SETFL, FIONBIO): a scan is fine
-    if (other && other->known && other->description == e.description) other->nonblocking = nonblocking;
+  for_each_duplicate(e, [&](FdEntry& d) { d.nonblocking = nonblocking; });
 }
 
 void FdTable::set_mode(FdEntry& e, IoMode mode) {
-  for (auto& other : entries_)
-    if (other && other->known && other->description == e.description) other->mode = mode;
+  for_each_duplicate(e, [&](FdEntry& d) { d.mode = mode; });
 }
 
 void FdTable::sent_away(int fd) {
   FdEntry* e = find(fd);
-  if (!e || !e->known) return;
-  for (auto& other : entries_)
-    if (other && other->known && other->description == e->description) other->made_here = false;
+  if (e && e->known) for_each_duplicate(*e, [](FdEntry& d) { d.made_here = false; });
 }
 
 int FdTable::ensure_epoll() {

@@ -128,6 +128,9 @@ class FdTable {
  private:
   FdEntry& slot(int fd);
   FdEntry* classify_entry(int fd);
+  // Applies change() to every entry sharing `e`'s open file description (itself included).
+  template <class Change>
+  void for_each_duplicate(const FdEntry& e, Change change);
   // Adds `want` to what the entry is registered for. 1: registered; 0: the descriptor turned
   // out to be always ready (epoll refuses regular files); negative errno otherwise.
   int arm(FdEntry& e, Want want);
