@@ -20,18 +20,23 @@
 namespace greenrun::shim {
 namespace {
 
-// How many arguments follow `first` up to and including the null pointer that ends them.
-std::size_t count_after(va_list args) {
-  std::size_t n = 1;
-  while (va_arg(args, const char*) != nullptr) ++n;
-  return n;
-}
-
-// Fills argv[0..count) with `first` and the `count - 1` arguments that follow (the last of
-// them the null pointer).
-void gather(const char** argv, std::size_t count, const char* first, va_list args) {
+// Runs exec(argv, envp) with the list forms' arguments gathered into a vector on this stack,
+// as glibc's execl does (it has no limit of its own; the kernel's E2BIG applies). `args` follows
+// `first`; with `has_env`, the environment comes after their null pointer. Every va_arg is made
+// here, on this one va_list (passed by value it is a copy on some ABIs, so no caller may go on).
+template <class Exec>
+int exec_list(const char* first, va_list args, bool has_env, Exec exec) {
+  va_list counting;
+  va_copy(counting, args);
+  std::size_t count = 1;  // `first` and the arguments before the null pointer
+  while (va_arg(counting, const char*) != nullptr) ++count;
+  va_end(counting);
+  const char* argv[count + 1];
   argv[0] = first;
-  for (std::size_t i = 1; i < count; ++i) argv[i] = va_arg(args, const char*);
+  for (std::size_t i = 1; i <= count; ++i) argv[i] = va_arg(args, const char*);  // null last
+  char* const* envp = has_env ? va_arg(args, char* const*) : nullptr;
+  ExecDispositions children;
+  return exec(const_cast<char* const*>(argv), envp);
 }
 
 }  // namespace
@@ -70,47 +75,33 @@ GREENRUN_EXPORT int execveat(int dirfd, const char* path, char* const argv[], ch
   return real::execveat(dirfd, path, argv, envp, flags);
 }
 
-// The list forms: the argument vector lives on this stack, as glibc's does (it has no limit of
-// its own; the kernel's E2BIG applies).
+// The list forms (shim::exec_list gathers the vector).
 GREENRUN_EXPORT int execl(const char* path, const char* arg, ...) noexcept {
   va_list args;
   va_start(args, arg);
-  const std::size_t count = shim::count_after(args) + 1;
+  int rc = shim::exec_list(arg, args, false,
+                           [&](char* const* argv, char* const*) { return real::execv(path, argv); });
   va_end(args);
-  const char* argv[count];
-  va_start(args, arg);
-  shim::gather(argv, count, arg, args);
-  va_end(args);
-  shim::ExecDispositions children;
-  return real::execv(path, const_cast<char* const*>(argv));
+  return rc;
 }
 
 GREENRUN_EXPORT int execlp(const char* file, const char* arg, ...) noexcept {
   va_list args;
   va_start(args, arg);
-  const std::size_t count = shim::count_after(args) + 1;
+  int rc = shim::exec_list(arg, args, false,
+                           [&](char* const* argv, char* const*) { return real::execvp(file, argv); });
   va_end(args);
-  const char* argv[count];
-  va_start(args, arg);
-  shim::gather(argv, count, arg, args);
-  va_end(args);
-  shim::ExecDispositions children;
-  return real::execvp(file, const_cast<char* const*>(argv));
+  return rc;
 }
 
-// After the arguments' null pointer comes the environment.
 GREENRUN_EXPORT int execle(const char* path, const char* arg, ...) noexcept {
   va_list args;
   va_start(args, arg);
-  const std::size_t count = shim::count_after(args) + 1;
+  int rc = shim::exec_list(arg, args, true, [&](char* const* argv, char* const* envp) {
+    return real::execve(path, argv, envp);
+  });
   va_end(args);
-  const char* argv[count];
-  va_start(args, arg);
-  shim::gather(argv, count, arg, args);
-  char* const* envp = va_arg(args, char* const*);
-  va_end(args);
-  shim::ExecDispositions children;
-  return real::execve(path, const_cast<char* const*>(argv), envp);
+  return rc;
 }
 
 GREENRUN_EXPORT int posix_spawn(pid_t* pid, const char* path,
