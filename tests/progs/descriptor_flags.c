@@ -38,43 +38,47 @@ static void* read_one(void* arg) {
   return (void*)(intptr_t)n;
 }
 
-/* Sends `fd` over `sock`; the receiving child reports the flags it sees, with the raw system
- * call (the child runs under the preload too; this shows the kernel's answer). */
-static void send_descriptor(int sock, int fd) {
-  char byte = 'f';
-  struct iovec iov = {&byte, 1};
+/* One byte with room for one descriptor in SCM_RIGHTS, as sent and as received. */
+struct fd_message {
+  char byte;
+  struct iovec iov;
   union {
     struct cmsghdr h;
     char space[CMSG_SPACE(sizeof(int))];
   } control;
-  struct msghdr m = {0};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = control.space;
-  m.msg_controllen = sizeof control.space;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  struct msghdr m;
+};
+
+static void fd_message_init(struct fd_message* f) {
+  memset(f, 0, sizeof *f);
+  f->byte = 'f';
+  f->iov.iov_base = &f->byte;
+  f->iov.iov_len = 1;
+  f->m.msg_iov = &f->iov;
+  f->m.msg_iovlen = 1;
+  f->m.msg_control = f->control.space;
+  f->m.msg_controllen = sizeof f->control.space;
+}
+
+/* Sends `fd` over `sock`; the receiving child reports the flags it sees, with the raw system
+ * call (the child runs under the preload too; this shows the kernel's answer). */
+static void send_descriptor(int sock, int fd) {
+  struct fd_message f;
+  fd_message_init(&f);
+  struct cmsghdr* c = CMSG_FIRSTHDR(&f.m);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  CHECK_EQ(sendmsg(sock, &m, 0), 1);
+  CHECK_EQ(sendmsg(sock, &f.m, 0), 1);
 }
 
 static int receive_descriptor(int sock) {
-  char byte;
-  struct iovec iov = {&byte, 1};
-  union {
-    struct cmsghdr h;
-    char space[CMSG_SPACE(sizeof(int))];
-  } control;
-  struct msghdr m = {0};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = control.space;
-  m.msg_controllen = sizeof control.space;
-  CHECK_EQ(recvmsg(sock, &m, 0), 1);
+  struct fd_message f;
+  fd_message_init(&f);
+  CHECK_EQ(recvmsg(sock, &f.m, 0), 1);
   int fd;
-  memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof fd);
+  memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&f.m)), sizeof fd);
   return fd;
 }
 
