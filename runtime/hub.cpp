@@ -227,7 +227,7 @@ void Hub::run_loop() {
       uv_ref(reinterpret_cast<uv_handle_t*>(&async_));
     else
       uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
-    bool ready = scheduler_.has_ready();
+    bool ready = scheduler_.has_ready() || scheduler_.has_held();
     if (!ready && !uv_loop_alive(&loop_)) {
       handle_deadlock();
       continue;
@@ -239,6 +239,7 @@ void Hub::run_loop() {
     idle_.store(false, std::memory_order_relaxed);
     polling_ = false;
     scheduler_.timers().fire_due(monotonic_now());
+    scheduler_.release_after_poll();
     if (scheduler_.has_ready()) {
       GreenThread* next = scheduler_.next_ready();
       scheduler_.start_round();

@@ -105,8 +105,15 @@ void Scheduler::yield() { requeue(current(), false); }
 void Scheduler::requeue(GreenThread* self, bool through_hub) {
   self->state = ThreadState::ready;
   self->wait_reason = WaitReason::yield;
-  runq_.push(self);
-  if (through_hub) direct_switches_ = direct_budget_;  // switch_away then picks the hub
+  if (through_hub) {
+    // Behind what the hub's poll and timers wake: else a thread woken there would wait for
+    // this one's whole next turn (a preempted spinner's next slice).
+    release_after_poll();  // (only ever one: the hub runs next and releases it)
+    held_ = self;
+    direct_switches_ = direct_budget_;  // switch_away then picks the hub
+  } else {
+    runq_.push(self);
+  }
   switch_away();
   self->wait_reason = WaitReason::none;
   if (self->resume_hook && !self->hooks_deferred) [[unlikely]] hub_.run_resume_hook(self);

@@ -71,8 +71,8 @@ class Scheduler {
   // Costs one clock read per probe.
   static constexpr Nanos kProbeBudget = 1'000'000;
   void probe();
-  // The running thread was preempted (preemption.cpp): to the back of the queue, through the
-  // hub, which polls first.
+  // The running thread was preempted (preemption.cpp): through the hub, queued behind
+  // whatever its poll wakes.
   void preempted() { requeue(current(), true); }
 
   // Arranges for `error` to be raised in `t` at its next resumption (kill, Timeout, throw).
@@ -83,6 +83,13 @@ class Scheduler {
 
   // Used by the hub's loop body.
   bool has_ready() const { return !runq_.empty(); }
+  // A thread that yielded through the hub waits for the hub's poll (and its timers), so that
+  // what they wake is queued ahead of it; then the hub queues it with release_after_poll().
+  bool has_held() const { return held_ != nullptr; }
+  void release_after_poll() {
+    if (held_) runq_.push(held_);
+    held_ = nullptr;
+  }
   GreenThread* next_ready() { return runq_.pop(); }
   // The hub starts a round: threads may switch to each other directly until everything ready
   // now has had a turn (at least kDirectSwitchBudget switches), then the hub polls again.
@@ -95,8 +102,9 @@ class Scheduler {
 
  private:
   void switch_away();  // to the next ready thread, or the hub
-  // Puts the caller at the back of the run queue and runs the others (the hub first when
-  // `through_hub`); yield() and probe().
+  // Puts the caller at the back of the run queue and runs the others; when `through_hub`, the
+  // hub first, and the caller is queued only after the hub's poll (yield(), probe(),
+  // preempted()).
   void requeue(GreenThread* self, bool through_hub);
   static void park_timer_fired(TimerNode* node);
 
@@ -105,6 +113,7 @@ class Scheduler {
   TimerHeap timers_;
   std::size_t direct_switches_ = 0;
   std::size_t direct_budget_ = kDirectSwitchBudget;
+  GreenThread* held_ = nullptr;  // yielded through the hub, queued after its next poll
 };
 
 }  // namespace greenrun::rt
