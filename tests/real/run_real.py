@@ -335,7 +335,7 @@ def case_fzf(c):
         # fzf's own settings from the environment would change its output.
         native, preload = c.differential(
             "fzf --filter", [fzf, "--filter", FZF_QUERY], expect, min_threads=None,
-            timeout=30, stdin_path=path, count_threads=True,
+            timeout=40, stdin_path=path, count_threads=True,
             env={"FZF_DEFAULT_OPTS": "", "FZF_DEFAULT_COMMAND": ""})
     print(f"fzf --filter {FZF_QUERY!r}: {len(want)} of {FZF_LINES} lines match; natively "
           f"{native.seconds:.2f} s, preloaded {preload.seconds:.2f} s")
