@@ -129,6 +129,7 @@ void Scheduler::probe() {
     return;
   }
   if (now - self->probe_since < kProbeBudget) return;
+  ++hub_.stats().probe_yields;
   // Through the hub, which polls first: what the others wait for may be an I/O event.
   requeue(self, true);
 }

@@ -64,8 +64,9 @@ class Scheduler {
   // Lets every other ready thread run once, then continues (sleep(0)).
   void yield();
 
-  // For a call that could have waited but did not (a zero-timeout or already-ready poll or
-  // epoll_wait): once the caller has run for kProbeBudget since it was last resumed, the hub
+  // For a call that could have waited but did not: a zero-timeout or already-ready poll or
+  // epoll_wait, a failed trylock or sem_trywait, EAGAIN the program asked for (O_NONBLOCK,
+  // MSG_DONTWAIT). Once the caller has run for kProbeBudget since it was last resumed, the hub
   // polls and the other ready threads run before it continues. A thread that spins on such
   // probes (waiting for another thread's work) would otherwise never let that thread run.
   // Costs one clock read per probe.

@@ -58,10 +58,12 @@ void print_stats(Hub& hub, int fd) {
                        "\n"
                        "  threadpool jobs     %llu\n"
                        "  preemptions         %llu\n"
+                       "  yields on probes    %llu\n"
                        "  time parked         %lld ms\n"
                        "  longest loop stall  %lld ms\n",
                        static_cast<unsigned long long>(s.threadpool_jobs),
                        preemptions(),
+                       static_cast<unsigned long long>(s.probe_yields),
                        static_cast<long long>(time_parked(hub) / 1'000'000),
                        static_cast<long long>(s.longest_stall / 1'000'000));
   if (n > static_cast<int>(sizeof text) - 1) n = sizeof text - 1;

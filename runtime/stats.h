@@ -21,6 +21,7 @@ struct Stats {
   std::uint64_t switches = 0;
   std::uint64_t threadpool_jobs = 0;
   std::uint64_t peak_alive = 0;
+  std::uint64_t probe_yields = 0;  // Scheduler::probe let the others run (its budget was spent)
   Nanos parked = 0;         // summed over every finished park, park to wake (timing only)
   Nanos longest_stall = 0;  // longest time the loop did not run while green code ran (timing only)
 };

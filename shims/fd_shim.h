@@ -8,6 +8,7 @@
 
 #include "fd_table.h"
 #include "hub.h"
+#include "readiness.h"
 
 namespace greenrun::shim {
 
@@ -24,6 +25,15 @@ inline rt::FdEntry* cooperative(int fd) {
 // True when nothing else could run while this thread blocks: the plain blocking call is then
 // exact and cheapest.
 inline bool alone_on_hub() { return rt::current()->hub->alone(); }
+
+// The result of a call passed straight to libc on a green thread (the descriptor is the
+// program's non-blocking one, the program passed MSG_DONTWAIT, or the call is not ours to
+// park): an EAGAIN there reaches the program, which will try again, so it is a declined try.
+template <class Result>
+Result as_the_program_asked(Result r) {
+  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return declined_at_once(r);
+  return r;
+}
 
 // A deadline from a socket timeout (0: none).
 inline rt::Nanos deadline_for_timeout(rt::Nanos timeout) {

@@ -51,22 +51,24 @@ int wait_ready(rt::FdEntry& e, rt::Want want, rt::Nanos deadline) {
 
 namespace {
 
-// Input: `once(attempt)` makes the call once, with the attempt's flags.
+// Input: `once(attempt)` makes the call once, with the attempt's flags (added to the program's
+// `flags`, whose MSG_DONTWAIT asks for the call as it is).
 template <class Call>
-ssize_t input(int fd, Call once) {
-  rt::FdEntry* e = cooperative(fd);
-  if (!e || alone_on_hub()) return once(Attempt{});
+ssize_t input(int fd, int flags, Call once) {
+  rt::FdEntry* e = (flags & MSG_DONTWAIT) ? nullptr : cooperative(fd);
+  if (!e || alone_on_hub()) return as_the_program_asked(once(Attempt{}));
   CancellationPoint cp;
   RestartableCall restartable;
   return without_blocking(*e, rt::Want::read, deadline_for_timeout(e->recv_timeout), once);
   // (a pthread_cancel that interrupted the park acted inside the wait: the hub's hook)
 }
 
-// Output: `part(done, attempt)` writes what is left after `done` bytes and returns the count.
+// Output: `part(done, attempt)` writes what is left after `done` bytes and returns the count;
+// `flags` as for input.
 template <class Call>
-ssize_t output(int fd, std::size_t total, Call part) {
-  rt::FdEntry* e = cooperative(fd);
-  if (!e || alone_on_hub()) return part(0, Attempt{});
+ssize_t output(int fd, int flags, std::size_t total, Call part) {
+  rt::FdEntry* e = (flags & MSG_DONTWAIT) ? nullptr : cooperative(fd);
+  if (!e || alone_on_hub()) return as_the_program_asked(part(0, Attempt{}));
   CancellationPoint cp;
   RestartableCall restartable;
   const rt::Nanos deadline = deadline_for_timeout(e->send_timeout);
@@ -147,10 +149,12 @@ void note_sent_descriptors(const msghdr* m) {
 template <class Call>
 ssize_t receive_all(int fd, std::size_t len, int flags, Call once) {
   if (!(flags & MSG_WAITALL) || (flags & MSG_DONTWAIT))
-    return input(fd, [&](const Attempt& a) { return once(0, flags | a.msg_flags); });
+    return input(fd, flags, [&](const Attempt& a) { return once(0, flags | a.msg_flags); });
   std::size_t done = 0;
   while (done < len) {
-    ssize_t r = input(fd, [&](const Attempt& a) { return once(done, (flags & ~MSG_WAITALL) | a.msg_flags); });
+    ssize_t r = input(fd, flags, [&](const Attempt& a) {
+      return once(done, (flags & ~MSG_WAITALL) | a.msg_flags);
+    });
     if (r < 0) return done ? static_cast<ssize_t>(done) : -1;
     if (r == 0) break;
     done += static_cast<std::size_t>(r);
@@ -165,7 +169,7 @@ using namespace greenrun;
 
 GREENRUN_EXPORT ssize_t read(int fd, void* buf, size_t n) {
   if (!rt::on_green_thread(rt::CallFamily::io)) return real::read(fd, buf, n);
-  return shim::input(fd, [&](const shim::Attempt& a) -> ssize_t {
+  return shim::input(fd, 0, [&](const shim::Attempt& a) -> ssize_t {
     if (a.msg_flags) return real::recv(fd, buf, n, a.msg_flags);
     if (a.rwf_flags) {
       iovec one{buf, n};
@@ -177,7 +181,7 @@ GREENRUN_EXPORT ssize_t read(int fd, void* buf, size_t n) {
 
 GREENRUN_EXPORT ssize_t readv(int fd, const struct iovec* iov, int count) {
   if (!rt::on_green_thread(rt::CallFamily::io)) return real::readv(fd, iov, count);
-  return shim::input(fd, [&](const shim::Attempt& a) -> ssize_t {
+  return shim::input(fd, 0, [&](const shim::Attempt& a) -> ssize_t {
     if (a.rwf_flags) return real::preadv2(fd, iov, count, -1, a.rwf_flags);
     if (!a.msg_flags) return real::readv(fd, iov, count);
     if (count < 0) return errno = EINVAL, -1;  // readv's check; recvmsg would say EMSGSIZE
@@ -189,8 +193,7 @@ GREENRUN_EXPORT ssize_t readv(int fd, const struct iovec* iov, int count) {
 }
 
 GREENRUN_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
-  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
-    return real::recv(fd, buf, n, flags);
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::recv(fd, buf, n, flags);
   return shim::receive_all(fd, n, flags, [&](std::size_t done, int f) {
     return real::recv(fd, static_cast<char*>(buf) + done, n - done, f);
   });
@@ -198,7 +201,7 @@ GREENRUN_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
 
 GREENRUN_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* from,
                                  socklen_t* from_len) {
-  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
+  if (!rt::on_green_thread(rt::CallFamily::io))
     return real::recvfrom(fd, buf, n, flags, from, from_len);
   return shim::receive_all(fd, n, flags, [&](std::size_t done, int f) {
     return real::recvfrom(fd, static_cast<char*>(buf) + done, n - done, f, from, from_len);
@@ -206,23 +209,22 @@ GREENRUN_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct 
 }
 
 GREENRUN_EXPORT ssize_t recvmsg(int fd, struct msghdr* m, int flags) {
-  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
-    return real::recvmsg(fd, m, flags);
-  return shim::input(fd, [&](const shim::Attempt& a) { return real::recvmsg(fd, m, flags | a.msg_flags); });
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::recvmsg(fd, m, flags);
+  return shim::input(fd, flags,
+                     [&](const shim::Attempt& a) { return real::recvmsg(fd, m, flags | a.msg_flags); });
 }
 
 GREENRUN_EXPORT int recvmmsg(int fd, struct mmsghdr* vec, unsigned int n, int flags,
                              struct timespec* timeout) {
-  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
-    return real::recvmmsg(fd, vec, n, flags, timeout);
-  return static_cast<int>(shim::input(fd, [&](const shim::Attempt& a) {
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::recvmmsg(fd, vec, n, flags, timeout);
+  return static_cast<int>(shim::input(fd, flags, [&](const shim::Attempt& a) {
     return real::recvmmsg(fd, vec, n, flags | a.msg_flags, timeout);
   }));
 }
 
 GREENRUN_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
   if (!rt::on_green_thread(rt::CallFamily::io)) return real::write(fd, buf, n);
-  return shim::output(fd, n, [&](std::size_t done, const shim::Attempt& a) -> ssize_t {
+  return shim::output(fd, 0, n, [&](std::size_t done, const shim::Attempt& a) -> ssize_t {
     const char* from = static_cast<const char*>(buf) + done;
     if (a.msg_flags) return real::send(fd, from, n - done, a.msg_flags);
     if (a.rwf_flags) {
@@ -237,7 +239,7 @@ GREENRUN_EXPORT ssize_t writev(int fd, const struct iovec* iov, int count) {
   if (!rt::on_green_thread(rt::CallFamily::io)) return real::writev(fd, iov, count);
   if (count < 0) return real::writev(fd, iov, count);  // EINVAL, as libc says it
   std::vector<iovec> rest;
-  return shim::output(fd, shim::iov_total(iov, count), [&](std::size_t done, const shim::Attempt& a) -> ssize_t {
+  return shim::output(fd, 0, shim::iov_total(iov, count), [&](std::size_t done, const shim::Attempt& a) -> ssize_t {
     const iovec* v = iov;
     int c = count;
     if (done) {
@@ -255,18 +257,17 @@ GREENRUN_EXPORT ssize_t writev(int fd, const struct iovec* iov, int count) {
 }
 
 GREENRUN_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
-  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
-    return real::send(fd, buf, n, flags);
-  return shim::output(fd, n, [&](std::size_t done, const shim::Attempt& a) {
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::send(fd, buf, n, flags);
+  return shim::output(fd, flags, n, [&](std::size_t done, const shim::Attempt& a) {
     return real::send(fd, static_cast<const char*>(buf) + done, n - done, flags | a.msg_flags);
   });
 }
 
 GREENRUN_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags,
                                const struct sockaddr* to, socklen_t to_len) {
-  if (!rt::on_green_thread(rt::CallFamily::io) || (flags & MSG_DONTWAIT))
+  if (!rt::on_green_thread(rt::CallFamily::io))
     return real::sendto(fd, buf, n, flags, to, to_len);
-  return shim::output(fd, n, [&](std::size_t done, const shim::Attempt& a) {
+  return shim::output(fd, flags, n, [&](std::size_t done, const shim::Attempt& a) {
     return real::sendto(fd, static_cast<const char*>(buf) + done, n - done, flags | a.msg_flags, to, to_len);
   });
 }
@@ -274,9 +275,8 @@ GREENRUN_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags,
 GREENRUN_EXPORT ssize_t sendmsg(int fd, const struct msghdr* m, int flags) {
   if (!rt::on_green_thread(rt::CallFamily::io)) return real::sendmsg(fd, m, flags);
   shim::note_sent_descriptors(m);
-  if (flags & MSG_DONTWAIT) return real::sendmsg(fd, m, flags);
   std::vector<iovec> rest;
-  return shim::output(fd, shim::iov_total(m->msg_iov, static_cast<int>(m->msg_iovlen)),
+  return shim::output(fd, flags, shim::iov_total(m->msg_iov, static_cast<int>(m->msg_iovlen)),
                       [&](std::size_t done, const shim::Attempt& a) {
                         if (!done) return real::sendmsg(fd, m, flags | a.msg_flags);
                         msghdr tail = *m;  // the control data went with the first part
@@ -293,7 +293,8 @@ GREENRUN_EXPORT int sendmmsg(int fd, struct mmsghdr* vec, unsigned int n, int fl
   if (!rt::on_green_thread(rt::CallFamily::io)) return real::sendmmsg(fd, vec, n, flags);
   for (unsigned int i = 0; i < n; ++i) shim::note_sent_descriptors(&vec[i].msg_hdr);
   rt::FdEntry* e = shim::cooperative(fd);
-  if ((flags & MSG_DONTWAIT) || !e || shim::alone_on_hub()) return real::sendmmsg(fd, vec, n, flags);
+  if ((flags & MSG_DONTWAIT) || !e || shim::alone_on_hub())
+    return shim::as_the_program_asked(real::sendmmsg(fd, vec, n, flags));
   shim::CancellationPoint cp;
   return shim::without_blocking(*e, rt::Want::write, shim::deadline_for_timeout(e->send_timeout),
                                 [&](const shim::Attempt& a) {
@@ -305,8 +306,10 @@ GREENRUN_EXPORT int sendmmsg(int fd, struct mmsghdr* vec, unsigned int n, int fl
 // send no more than it has room for, so the call returns at once; repeat until all is sent, as
 // the blocking call does.
 GREENRUN_EXPORT ssize_t sendfile(int out, int in, off_t* offset, size_t count) noexcept {
+  if (!rt::on_green_thread()) return real::sendfile(out, in, offset, count);
   rt::FdEntry* e = shim::cooperative(out);
-  if (!e || shim::alone_on_hub()) return real::sendfile(out, in, offset, count);
+  if (!e || shim::alone_on_hub())
+    return shim::as_the_program_asked(real::sendfile(out, in, offset, count));
   shim::CancellationPoint cp;
   const rt::Nanos deadline = shim::deadline_for_timeout(e->send_timeout);
   const int saved_errno = errno;
@@ -339,10 +342,11 @@ GREENRUN_EXPORT ssize_t greenrun_sendfile64(int out, int in, off_t* offset, size
 // sendfile when it is the output, readiness when it is the input.
 GREENRUN_EXPORT ssize_t splice(int in, loff_t* in_offset, int out, loff_t* out_offset, size_t len,
                                unsigned int flags) {
+  if (!rt::on_green_thread()) return real::splice(in, in_offset, out, out_offset, len, flags);
   rt::FdEntry* from = shim::cooperative(in);
   rt::FdEntry* to = shim::cooperative(out);
   if ((!from && !to) || (flags & SPLICE_F_NONBLOCK) || shim::alone_on_hub())
-    return real::splice(in, in_offset, out, out_offset, len, flags);
+    return shim::as_the_program_asked(real::splice(in, in_offset, out, out_offset, len, flags));
   shim::CancellationPoint cp;
   const int saved_errno = errno;
   for (;;) {

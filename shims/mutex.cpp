@@ -16,6 +16,7 @@
 #include "export.h"
 #include "hub.h"
 #include "posix_thread.h"
+#include "readiness.h"
 #include "real.h"
 
 namespace greenrun::shim {
@@ -145,7 +146,8 @@ GREENRUN_EXPORT int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
 
 GREENRUN_EXPORT int pthread_mutex_trylock(pthread_mutex_t* m) noexcept {
   if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_mutex_trylock(m);
-  return shim::mutex_lock(m, rt::kNever, true);
+  int rc = shim::mutex_lock(m, rt::kNever, true);
+  return rc == EBUSY ? shim::declined_at_once(rc) : rc;  // (mtx_trylock comes here too)
 }
 
 namespace {

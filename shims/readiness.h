@@ -1,7 +1,8 @@
 // Shared by the multiplexing shims (poll.cpp, epoll.cpp): the loop that parks until a
 // descriptor may be ready and then asks the kernel again with a zero timeout. The kernel
 // computes every result (revents, POLLNVAL, EBADF, the sets a timeout clears); parking only
-// decides when to ask.
+// decides when to ask. Also the one way a call that did not wait reports itself as a probe
+// (answered_at_once, declined_at_once): multiplexing, trylocks, and EAGAIN the program asked for.
 #pragma once
 #include <errno.h>
 #include <time.h>
@@ -32,6 +33,18 @@ inline rt::Nanos deadline_for(const timespec* span) {
 inline int answered_at_once(int n) {
   rt::current()->hub->scheduler().probe();
   return n;
+}
+
+// The result of a try that failed at once because another thread has not done its part yet: a
+// trylock on a held lock, sem_trywait at zero, EAGAIN from a call the program asked not to
+// block. A thread spinning on such tries is probing too. errno is put back after the probe,
+// which may switch.
+template <class Result>
+Result declined_at_once(Result result) {
+  const int saved_errno = errno;
+  rt::current()->hub->scheduler().probe();
+  errno = saved_errno;
+  return result;
 }
 
 // Called once check() (the real call with a zero timeout) has found nothing: parks with

@@ -14,6 +14,7 @@
 
 #include "export.h"
 #include "hub.h"
+#include "readiness.h"
 #include "real.h"
 
 namespace greenrun::shim {
@@ -76,7 +77,7 @@ int lock(pthread_rwlock_t* l, bool write, bool try_only, clockid_t clock,
     if (write) s.writer = self; else ++s.readers;
     return 0;
   }
-  if (try_only) return EBUSY;
+  if (try_only) return declined_at_once(EBUSY);
   rt::Nanos deadline = rt::kNever;
   if (abstime) {
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;

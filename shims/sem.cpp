@@ -4,7 +4,7 @@
 // A sem_post from a signal handler or another OS thread cannot wake a parked green thread
 // directly, so waiters also look again every 10 ms. Process-shared and named semaphores are
 // polled with the runtime's Backoff (1 ms doubling to 16 ms): other processes post to them.
-// Defines: sem_wait sem_timedwait sem_clockwait sem_post
+// Defines: sem_wait sem_trywait sem_timedwait sem_clockwait sem_post
 #include <errno.h>
 #include <semaphore.h>
 
@@ -12,6 +12,7 @@
 #include "export.h"
 #include "hub.h"
 #include "posix_thread.h"
+#include "readiness.h"
 #include "real.h"
 
 namespace greenrun::shim {
@@ -74,6 +75,13 @@ using namespace greenrun;
 GREENRUN_EXPORT int sem_wait(sem_t* s) {
   if (!rt::on_green_thread(rt::CallFamily::sync)) return real::sem_wait(s);
   return shim::wait(s, CLOCK_REALTIME, nullptr);
+}
+
+// Ours only to tell the scheduler of a failed try (a thread spinning on it waits for a post).
+GREENRUN_EXPORT int sem_trywait(sem_t* s) noexcept {
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::sem_trywait(s);
+  int rc = real::sem_trywait(s);
+  return rc != 0 && errno == EAGAIN ? shim::declined_at_once(rc) : rc;
 }
 
 GREENRUN_EXPORT int sem_timedwait(sem_t* s, const struct timespec* abstime) {

@@ -22,10 +22,11 @@ namespace {
 rt::FdTable& table() { return rt::current()->hub->fds(); }
 
 int accept_on(int fd, sockaddr* address, socklen_t* length, int flags) {
+  if (!rt::on_green_thread(rt::CallFamily::io)) return real::accept4(fd, address, length, flags);
   rt::FdEntry* e = cooperative(fd);
   int s;
   if (!e || alone_on_hub()) {
-    s = real::accept4(fd, address, length, flags);
+    s = as_the_program_asked(real::accept4(fd, address, length, flags));
   } else {
     CancellationPoint cp;
     RestartableCall restartable;
@@ -36,8 +37,7 @@ int accept_on(int fd, sockaddr* address, socklen_t* length, int flags) {
       s = real::accept4(fd, address, length, flags);  // nobody else can take what poll saw
     }
   }
-  if (s >= 0 && rt::on_green_thread(rt::CallFamily::io))
-    table().adopt_new(s, rt::FdKind::socket, flags & SOCK_NONBLOCK);
+  if (s >= 0) table().adopt_new(s, rt::FdKind::socket, flags & SOCK_NONBLOCK);
   return s;
 }
 

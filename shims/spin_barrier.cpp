@@ -1,7 +1,8 @@
 // Spinlocks and barriers. A green thread spinning would spin forever (the holder cannot run),
-// so it yields between attempts. Barrier state is kept by address: glibc's barrier blocks on a
-// futex internally, out of our reach.
-// Defines: pthread_spin_lock pthread_barrier_init pthread_barrier_wait pthread_barrier_destroy
+// so it yields between attempts, and a failed pthread_spin_trylock is a probe. Barrier state is
+// kept by address: glibc's barrier blocks on a futex internally, out of our reach.
+// Defines: pthread_spin_lock pthread_spin_trylock pthread_barrier_init pthread_barrier_wait
+//          pthread_barrier_destroy
 #include <errno.h>
 #include <pthread.h>
 
@@ -11,6 +12,7 @@
 #include "export.h"
 #include "spin_lock.h"
 #include "hub.h"
+#include "readiness.h"
 #include "real.h"
 
 namespace greenrun::shim {
@@ -41,6 +43,12 @@ GREENRUN_EXPORT int pthread_spin_lock(pthread_spinlock_t* lock) noexcept {
   if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_spin_lock(lock);
   while (real::pthread_spin_trylock(lock) != 0) rt::current()->hub->scheduler().yield();
   return 0;
+}
+
+GREENRUN_EXPORT int pthread_spin_trylock(pthread_spinlock_t* lock) noexcept {
+  if (!rt::on_green_thread(rt::CallFamily::sync)) return real::pthread_spin_trylock(lock);
+  int rc = real::pthread_spin_trylock(lock);
+  return rc == EBUSY ? shim::declined_at_once(rc) : rc;
 }
 
 GREENRUN_EXPORT int pthread_barrier_init(pthread_barrier_t* b, const pthread_barrierattr_t* attr,

@@ -12,6 +12,7 @@
 
 #include "export.h"
 #include "hub.h"
+#include "readiness.h"
 #include "real.h"
 
 namespace greenrun::shim {
@@ -56,7 +57,7 @@ GREENRUN_EXPORT void flockfile(FILE* f) noexcept {
 
 GREENRUN_EXPORT int ftrylockfile(FILE* f) noexcept {
   if (!rt::on_green_thread(rt::CallFamily::stdio)) return real::ftrylockfile(f);
-  return shim::take(f, false) ? 0 : 1;
+  return shim::take(f, false) ? 0 : shim::declined_at_once(1);
 }
 
 GREENRUN_EXPORT void funlockfile(FILE* f) noexcept {
