@@ -24,6 +24,18 @@ constexpr std::size_t kMaxStackSize = std::size_t{1} << 30;  // 1 GiB: beyond is
   _exit(2);
 }
 
+// A whole number of milliseconds from `low` to `high` in variable `name`, if it is set; else
+// refuses with `why` (which names the range and gives an example).
+void read_ms(const char* name, long low, long high, const char* why, int& ms) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return;
+  char* end = nullptr;
+  errno = 0;
+  long n = std::isdigit(static_cast<unsigned char>(*v)) ? std::strtol(v, &end, 10) : -1;
+  if (n < low || errno != 0 || *end != '\0' || n > high) refuse(name, v, why);
+  ms = static_cast<int>(n);
+}
+
 Config load() {
   Config c;
   if (const char* v = std::getenv("GREENRUN_STACK_SIZE"); v && *v) {
@@ -51,25 +63,17 @@ Config load() {
       refuse("GREENRUN_DUMP_SIGNAL", v,
              "cannot be the dump signal: ignoring SIGCHLD changes how children are reaped");
   }
-  if (const char* v = std::getenv("GREENRUN_BLOCKING_MS"); v && *v) {
-    char* end = nullptr;
-    errno = 0;
-    long ms = std::isdigit(static_cast<unsigned char>(*v)) ? std::strtol(v, &end, 10) : -1;
-    if (ms <= 0 || errno != 0 || *end != '\0' || ms > 3'600'000)
-      refuse("GREENRUN_BLOCKING_MS", v,
-             "is not a number of milliseconds from 1 to 3600000, e.g. GREENRUN_BLOCKING_MS=100");
-    c.blocking_ms = static_cast<int>(ms);
-  }
-  if (const char* v = std::getenv("GREENRUN_TIMESLICE"); v && *v) {
-    char* end = nullptr;
-    errno = 0;
-    long ms = std::isdigit(static_cast<unsigned char>(*v)) ? std::strtol(v, &end, 10) : -1;
-    if (ms < 0 || errno != 0 || *end != '\0' || ms > 60'000)
-      refuse("GREENRUN_TIMESLICE", v,
-             "is not a number of milliseconds from 0 (no preemption) to 60000, e.g. "
-             "GREENRUN_TIMESLICE=10");
-    c.timeslice_ms = static_cast<int>(ms);
-  }
+  read_ms("GREENRUN_BLOCKING_MS", 1, 3'600'000,
+          "is not a number of milliseconds from 1 to 3600000, e.g. GREENRUN_BLOCKING_MS=100",
+          c.blocking_ms);
+  read_ms("GREENRUN_TIMESLICE", 0, 60'000,
+          "is not a number of milliseconds from 0 (no preemption) to 60000, e.g. "
+          "GREENRUN_TIMESLICE=10",
+          c.timeslice_ms);
+  read_ms("GREENRUN_HANDOFF_MS", 0, 60'000,
+          "is not a number of milliseconds from 0 (no hand-off) to 60000, e.g. "
+          "GREENRUN_HANDOFF_MS=2",
+          c.handoff_ms);
   if (const char* v = std::getenv("GREENRUN_TLS"); v && *v) {
     if (std::strcmp(v, "own") != 0 && std::strcmp(v, "shared") != 0)
       refuse("GREENRUN_TLS", v,

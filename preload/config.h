@@ -18,6 +18,7 @@ struct Config {
   int dump_signal = 3;                  // GREENRUN_DUMP_SIGNAL: SIGQUIT (3); 0 for none
   int blocking_ms = 0;                  // GREENRUN_BLOCKING_MS: 0 for off
   int timeslice_ms = 10;                // GREENRUN_TIMESLICE: preemption after this; 0 for off
+  int handoff_ms = 2;                   // GREENRUN_HANDOFF_MS: loop hand-off after this; 0: off
   bool stats = false;                   // GREENRUN_STATS: the table at exit (not a descendant's)
   std::string stats_path;               // GREENRUN_STATS=/path: to this file (%p: the pid)
   int stats_pid = 0;                    // GREENRUN_STATS=1: the one process that prints it

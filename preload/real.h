@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
@@ -179,6 +180,17 @@ inline constexpr Function<decltype(&::readv)> readv{"readv"};
 inline constexpr Function<decltype(&::preadv2)> preadv2{"preadv2"};
 inline constexpr Function<decltype(&::pwritev2)> pwritev2{"pwritev2"};
 inline constexpr Function<decltype(&::write)> write{"write"};
+inline constexpr Function<decltype(&::pread)> pread{"pread"};
+inline constexpr Function<decltype(&::pwrite)> pwrite{"pwrite"};
+inline constexpr Function<decltype(&::pread64)> pread64{"pread64"};
+inline constexpr Function<decltype(&::pwrite64)> pwrite64{"pwrite64"};
+inline constexpr Function<decltype(&::fsync)> fsync{"fsync"};
+inline constexpr Function<decltype(&::fdatasync)> fdatasync{"fdatasync"};
+inline constexpr Function<decltype(&::syncfs)> syncfs{"syncfs"};
+inline constexpr Function<decltype(&::sync_file_range)> sync_file_range{"sync_file_range"};
+inline constexpr Function<decltype(&::flock)> flock{"flock"};
+inline constexpr Function<decltype(&::lockf)> lockf{"lockf"};
+inline constexpr Function<decltype(&::lockf64)> lockf64{"lockf64"};
 inline constexpr Function<decltype(&::writev)> writev{"writev"};
 inline constexpr Function<decltype(&::recv)> recv{"recv"};
 inline constexpr Function<decltype(&::recvfrom)> recvfrom{"recvfrom"};

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "diagnostics.h"
+#include "handoff.h"
 #include "hub.h"
 #include "observe.h"
 #include "posix_thread.h"
@@ -76,20 +77,29 @@ void leave_ld_preload() {
   rt::FdTable::note_inherited();
 }
 
-// GREENRUN_TIMESLICE: a thread that runs a whole slice without switching is preempted, with
-// SIGURG as Go does (ignored by default, rarely used). A program that handles SIGURG itself
-// keeps it, and is told once that nothing is preempted then.
+// The monitor thread. GREENRUN_HANDOFF_MS: when the loop's OS thread has sat that long in a
+// system call the program made itself (a raw futex, a disk read), the loop moves to another OS
+// thread. GREENRUN_TIMESLICE: a thread that runs a whole slice without switching is preempted,
+// with SIGURG as Go does (ignored by default, rarely used). A program that handles SIGURG
+// itself keeps it, and is told once that nothing is preempted then.
 constexpr int kPreemptSignal = SIGURG;
 
-void start_preemption(rt::Hub& hub) {
-  if (config().timeslice_ms == 0 || !rt::preemption_available(nullptr)) return;
-  if (!shim::preempt_with(kPreemptSignal, &rt::on_preemption_signal)) {
+void start_monitor(rt::Hub& hub) {
+  if (config().handoff_ms && config().own_tls && rt::tls::available()) {
+    if (rt::enable_handoff(hub, rt::Nanos{config().handoff_ms} * 1'000'000) != 0)
+      rt::warn(hub.root(), "cannot prepare the hand-off of the loop (GREENRUN_HANDOFF_MS)",
+               "check the memory limit (ulimit -v)");
+  }
+  rt::Nanos slice = rt::Nanos{config().timeslice_ms} * 1'000'000;
+  if (!rt::preemption_available(nullptr)) slice = 0;
+  if (slice && !shim::preempt_with(kPreemptSignal, &rt::on_preemption_signal)) {
     rt::warn(hub.root(), "the program handles SIGURG itself, so no thread is preempted (a thread that never parks stalls the others)",
              "set GREENRUN_TIMESLICE=0 to say so");
-    return;
+    slice = 0;
   }
-  if (rt::start_preemption(hub, rt::Nanos{config().timeslice_ms} * 1'000'000, kPreemptSignal) != 0)
-    rt::warn(hub.root(), "cannot start the preemption monitor (GREENRUN_TIMESLICE)",
+  if (!slice && !rt::handoff_threshold()) return;
+  if (rt::start_preemption(hub, slice, slice ? kPreemptSignal : 0) != 0)
+    rt::warn(hub.root(), "cannot start the monitor thread (GREENRUN_TIMESLICE, GREENRUN_HANDOFF_MS)",
              "check the limit on threads (ulimit -u)");
 }
 
@@ -123,7 +133,7 @@ rt::Hub* ensure_hub() {
   });
   shim::adopt_root(hub.root());
   shim::adopt_early_handlers();
-  start_preemption(hub);  // first: the blocking monitor's sampler then shares its signal
+  start_monitor(hub);  // first: the blocking monitor's sampler then shares its signal
   start_observers(hub);
   return &hub;
 }

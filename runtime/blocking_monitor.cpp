@@ -23,6 +23,7 @@
 
 #include "diagnostic_output.h"
 #include "diagnostics.h"
+#include "handoff.h"
 #include "hub.h"
 #include "service_thread.h"
 
@@ -85,7 +86,7 @@ void report(Monitor& m, long long stalled_ms) {
   bool sampled = false;
   if (m.signal) {
     m.sample_state.store(1, std::memory_order_release);
-    if (syscall(SYS_tgkill, getpid(), m.hub_tid, m.signal) == 0) {
+    if (syscall(SYS_tgkill, getpid(), loop_os_thread(m.hub_tid), m.signal) == 0) {
       for (int i = 0; i < 100 && m.sample_state.load(std::memory_order_acquire) != 2; ++i)
         pause_ms(1);
       sampled = m.sample_state.load(std::memory_order_acquire) == 2;

@@ -59,6 +59,7 @@ const char* to_string(ThreadState s) {
     case ThreadState::running: return "running";
     case ThreadState::parked: return "parked";
     case ThreadState::dead: return "dead";
+    case ThreadState::away: return "away on an OS thread of its own (in a system call)";
   }
   return "?";
 }

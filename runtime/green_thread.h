@@ -3,6 +3,7 @@
 // so nothing here is atomic; the thread that is running is the one `current()` returns.
 #pragma once
 #include <any>
+#include <atomic>
 #include <cstdint>
 #include <exception>
 
@@ -16,7 +17,9 @@ namespace greenrun::rt {
 
 class Hub;
 
-enum class ThreadState : std::uint8_t { created, ready, running, parked, dead };
+// away: running on an OS thread of its own, outside the scheduler, since the loop was handed
+// off while it was in a system call (handoff.h); it comes back at its next intercepted call.
+enum class ThreadState : std::uint8_t { created, ready, running, parked, dead, away };
 
 // Why a thread is parked: printed by the stack dump and the deadlock report.
 enum class WaitReason : std::uint8_t {
@@ -49,7 +52,17 @@ enum Handed : std::uint8_t {
   kHandedError = 4,    // transfer_error (throw_into, or what escaped a greenlet)
 };
 
+// Work handed to a hub from another OS thread (a threadpool completion, a native thread
+// signalling a green one, a thread coming back after a hand-off). Runs on the hub's OS thread,
+// in the hub context.
+struct RemoteTask {
+  RemoteTask* next = nullptr;
+  void (*run)(RemoteTask*) = nullptr;
+};
+
 // The fields a switch touches come first, so that they share as few cache lines as possible.
+struct Carrier;
+
 struct GreenThread {
   Context context;
   Hub* hub = nullptr;
@@ -62,6 +75,10 @@ struct GreenThread {
   bool is_hub = false;        // runs the libuv loop
   bool keeps_itself = false;  // holds a reference to itself until it dies (spawned threads)
   bool in_runtime = false;    // inside a RuntimeCall: shims pass through
+  // Hand-off (handoff.h), written by the monitor thread: 0 attached, kAway when the loop was
+  // handed to another OS thread while this one was in a system call, kRejoining once it noticed.
+  // Next to in_runtime: every intercepted call reads both.
+  std::atomic<std::uint8_t> away{0};
   bool resume_hook = false;   // run the hub's resume hook when it next resumes from a park
   bool own_tls = false;       // runs with a TLS block of its own (tls_block.h)
   int handler_depth = 0;      // program signal handlers running on it: never preempted there
@@ -80,6 +97,9 @@ struct GreenThread {
   int refs = 0;               // handles held by the API; freed when 0 and dead
   const void* wait_object = nullptr;
   Nanos state_since = 0;
+  std::atomic<bool> in_blocking_call{false};  // a BlockingCall: the monitor may hand off
+  Carrier* away_on = nullptr;   // the OS thread it was left on (set before `away`)
+  RemoteTask rejoin_task;       // how it is handed back to the hub
   std::uint64_t probe_epoch = 0;  // Scheduler::probe: the switch count when it started counting
   Nanos probe_since = 0;
   TimerNode park_timer;
@@ -109,9 +129,17 @@ inline void set_current(GreenThread* thread) { detail::t_current = thread; }
 // we are not in the hub's own context, and the runtime is not calling out on its own behalf
 // (RuntimeCall). Shims pass every other call straight to libc. Inline: every intercepted call
 // asks, including the pass-through of a program that never starts a thread.
+// A thread whose loop was handed off (away) comes back to the scheduler here first, unless it
+// is inside a signal handler: it then makes the call natively, as the OS thread it is.
+void come_back(GreenThread* t);  // handoff.cpp
 inline bool on_green_thread() {
   GreenThread* t = current();
-  return t && !t->is_hub && !t->in_runtime;
+  if (!t || t->is_hub || t->in_runtime) return false;
+  if (t->away.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (t->handler_depth > 0) return false;
+    come_back(t);
+  }
+  return true;
 }
 
 // While alive, calls made by the current green thread count as the runtime's own (libuv's

@@ -22,6 +22,7 @@
 #include <new>
 
 #include "diagnostics.h"
+#include "handoff.h"
 #include "preemption.h"
 #include "stack_overflow.h"
 #include "threadpool.h"
@@ -61,6 +62,8 @@ Hub::Hub() : scheduler_(*this) {
   shared_current_ = &detail::t_current;
   current_slot_ = reinterpret_cast<char*>(&detail::t_current) - static_cast<char*>(os_tls_);
   hub_slot_ = reinterpret_cast<char*>(&t_hub) - static_cast<char*>(os_tls_);
+  errno_slot_ = reinterpret_cast<char*>(errno_location_) - static_cast<char*>(os_tls_);
+  exceptions_slot_ = reinterpret_cast<char*>(exception_state_) - static_cast<char*>(os_tls_);
   uv_loop_init(&loop_);
   uv_timer_init(&loop_, &timer_);
   timer_.data = this;
@@ -211,9 +214,40 @@ void Hub::after_fork_child() {
   root_ = self;
   // Threadpool work and cross-thread posts belonged to the parent's threads.
   reset_threadpool_after_fork();
+  handoff_after_fork_child();
   restart_preemption_after_fork();
   posted_.store(nullptr, std::memory_order_relaxed);
   external_wakers_.store(0, std::memory_order_relaxed);
+}
+
+void Hub::bind_to_this_os_thread(const std::uintptr_t* malloc_state) {
+  if (!moved_ && !root_->own_tls) {
+    // The original OS thread's TLS becomes the root's own: its slot names the root for good,
+    // and unless the root is the thread left behind in its system call (whose values are live
+    // there), it gets back the errno and exception state it saved when it last switched out.
+    char* tp = static_cast<char*>(root_->tls);
+    *reinterpret_cast<GreenThread**>(tp + current_slot_) = root_;
+    if (root_->state != ThreadState::running && root_->state != ThreadState::away) {
+      *reinterpret_cast<int*>(tp + errno_slot_) = root_->saved_errno;
+      *reinterpret_cast<ExceptionState*>(tp + exceptions_slot_) = root_->saved_exceptions;
+    }
+    root_->own_tls = true;
+  }
+  moved_ = true;
+  malloc_state_[0] = malloc_state[0];
+  malloc_state_[1] = malloc_state[1];
+  t_hub = this;
+  os_tls_ = read_thread_pointer();
+  errno_location_ = &errno;
+  exception_state_ = reinterpret_cast<ExceptionState*>(abi::__cxa_get_globals());
+  shared_current_ = &detail::t_current;
+  hub_thread_->tls = os_tls_;
+  set_current(hub_thread_);
+  running_ = hub_thread_;
+}
+
+void Hub::give_malloc_state(GreenThread* target) {
+  if (target->own_tls) tls::write_malloc_state(target->tls, malloc_state_);
 }
 
 void Hub::hub_body(GreenThread* self) { static_cast<Hub*>(self->user)->run_loop(); }

@@ -18,13 +18,6 @@
 
 namespace greenrun::rt {
 
-// Work handed to a hub from another OS thread (a threadpool completion, a native thread
-// signalling a green one). Runs on the hub's OS thread, in the hub context.
-struct RemoteTask {
-  RemoteTask* next = nullptr;
-  void (*run)(RemoteTask*) = nullptr;
-};
-
 // How to make a new thread: its stack, and whether it gets thread-local storage of its own.
 struct ThreadSpec {
   std::size_t stack_size = 0;  // usable bytes; 0: the hub's default
@@ -130,6 +123,16 @@ class Hub {
   // the caller the root. Added for shims/process.cpp's fork.
   void after_fork_child();
 
+  // Hand-off (handoff.cpp). On the OS thread that takes the loop over, before it resumes the
+  // hub context: the hub runs with this OS thread's TLS from now on (its errno, exception state
+  // and current-thread slot), and green threads use `malloc_state`, this OS thread's malloc
+  // words (each OS thread needs its own tcache). The first time, the root thread takes the
+  // original OS thread's TLS as its own, since that thread no longer runs the hub.
+  void bind_to_this_os_thread(const std::uintptr_t* malloc_state);
+  // Gives `target` the running OS thread's malloc words (switch_to, once the loop has moved).
+  void give_malloc_state(GreenThread* target);
+  bool moved() const { return moved_; }
+
   std::uint64_t threads_created() const { return next_id_ - 1; }
   std::size_t threads_alive() const { return alive_; }
   // Nothing exists but the root and the hub's own thread: a blocking call could hold nobody up,
@@ -172,6 +175,10 @@ class Hub {
   GreenThread** shared_current_ = nullptr;
   std::ptrdiff_t current_slot_ = 0;
   std::ptrdiff_t hub_slot_ = 0;
+  std::ptrdiff_t errno_slot_ = 0;       // errno and the exception state, from a thread pointer
+  std::ptrdiff_t exceptions_slot_ = 0;
+  bool moved_ = false;                  // the loop has run on another OS thread (hand-off)
+  std::uintptr_t malloc_state_[2] = {};
   GreenThread* running_ = nullptr;
   DeadlockHandler deadlock_handler_ = nullptr;
   InterruptHook interrupt_hook_ = nullptr;
@@ -201,20 +208,20 @@ inline void switch_to(GreenThread* target) {
   // out and put them back when resumed. The shared slot is read and written through its
   // address, never through the thread pointer, which may be another thread's here.
   const bool shares_tls = !self->own_tls;
-  ExceptionState* live = hub->exception_state();
-  int* error_number = hub->errno_location();  // the OS thread's errno, without a call
   if (shares_tls) {
-    self->saved_errno = *error_number;
-    self->saved_exceptions = *live;
+    self->saved_errno = *hub->errno_location();  // the OS thread's errno, without a call
+    self->saved_exceptions = *hub->exception_state();
   }
   if (!target->own_tls) *hub->shared_current() = target;
   hub->set_running(target);
+  if (hub->moved()) [[unlikely]] hub->give_malloc_state(target);
   if (target->tls != self->tls) write_thread_pointer(target->tls);
   context_switch(self->context, target->context);
-  // Resumed: whoever switched here has pointed the thread pointer back at our TLS.
+  // Resumed: whoever switched here has pointed the thread pointer back at our TLS, perhaps on
+  // another OS thread (a hand-off), so the OS thread's errno is looked up again.
   if (shares_tls) {
-    *error_number = self->saved_errno;
-    *live = self->saved_exceptions;
+    *hub->errno_location() = self->saved_errno;
+    *hub->exception_state() = self->saved_exceptions;
   }
   hub->reap();
 }

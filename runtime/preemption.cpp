@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "blocking_monitor.h"
+#include "handoff.h"
 #include "hub.h"
 #include "service_thread.h"
 
@@ -107,10 +108,6 @@ void pause_for(Nanos span) {
   }
 }
 
-// Whether a signal can preempt the hub's OS thread now: it runs user code (a spin), or waits in
-// futex (a wait greenrun cannot see, which the kernel restarts after the handler). Any other
-// system call would return EINTR to a program that never asked for signals (a sleep greenrun
-// itself made because nothing else could run, a disk read): left alone.
 // The start of /proc/self/task/<tid>/<file>, or an empty string.
 void read_task_file(pid_t tid, const char* file, char* text, std::size_t size) {
   char path[64];
@@ -123,28 +120,38 @@ void read_task_file(pid_t tid, const char* file, char* text, std::size_t size) {
   text[n > 0 ? n : 0] = '\0';
 }
 
-bool worth_signalling(pid_t tid) {
-  char text[128];
-  read_task_file(tid, "syscall", text, sizeof text);
-  if (text[0]) return std::strncmp(text, "running", 7) == 0 || std::atol(text) == SYS_futex;
+// Whether a signal can preempt the hub's OS thread now: it runs user code (a spin), or waits in
+// futex (a wait greenrun cannot see, which the kernel restarts after the handler). Any other
+// system call would return EINTR to a program that never asked for signals (a sleep greenrun
+// itself made because nothing else could run, a disk read): left alone.
+bool worth_signalling(pid_t tid, const SyscallSample& sample) {
+  if (sample.text[0]) return sample.running || sample.number == SYS_futex;
   // A process that is not dumpable may not read its own syscall file: the scheduler state
   // still tells a spin ('R') from a wait (a futex wait then goes unpreempted).
+  char text[128];
   read_task_file(tid, "stat", text, sizeof text);
   const char* state = std::strrchr(text, ')');  // after "pid (comm)"
   return state && state[1] == ' ' && state[2] == 'R';
 }
 
-// The monitor: every half slice, has anything switched? A thread that has run a whole slice
-// gets the signal, and again every half slice until it switches.
+bool program_code(std::uintptr_t pc) { return !in_unsafe_code(pc); }
+
+// The monitor (Go's sysmon): every tick, has anything switched? When the same thread has held
+// the loop for the hand-off threshold inside a system call, the loop moves to another OS thread
+// (handoff.h); when it has run a whole slice, its OS thread gets the preemption signal, and
+// again every tick until it switches.
 void* monitor(void*) {
   prctl(PR_SET_NAME, "greenrun-preempt");  // greenrun's own, for anyone listing the threads
   Preemption& p = *g;
   p.named.store(true, std::memory_order_release);
+  const Nanos handoff = handoff_threshold();
+  Nanos tick = p.slice ? p.slice / 2 : handoff / 2;
+  if (handoff && handoff / 2 < tick) tick = handoff / 2;
   std::uint64_t last = 0;
   Nanos since = monotonic_now();
   unsigned long long loads_seen = 0;
   for (;;) {
-    pause_for(p.slice / 2);
+    pause_for(tick);
     const Nanos now = monotonic_now();
     const std::uint64_t switches = __atomic_load_n(&p.hub->stats().switches, __ATOMIC_RELAXED);
     if (switches != last || p.hub->loop_idle()) {
@@ -152,7 +159,10 @@ void* monitor(void*) {
       since = now;
       continue;
     }
-    if (now - since < p.slice) continue;
+    const Nanos held = now - since;
+    const bool may_hand_off = handoff && held >= handoff;
+    const bool may_preempt = p.slice && held >= p.slice;
+    if (!may_hand_off && !may_preempt) continue;
     // Libraries loaded since the last look (dlopen) may be ones never to preempt in.
     unsigned long long loads = 0;
     dl_iterate_phdr([](dl_phdr_info* info, std::size_t, void* data) {
@@ -163,7 +173,14 @@ void* monitor(void*) {
       refresh_ranges();
       loads_seen = loads;
     }
-    if (worth_signalling(p.hub_tid)) syscall(SYS_tgkill, getpid(), p.hub_tid, p.signal);
+    const pid_t tid = loop_os_thread(p.hub_tid);
+    const SyscallSample sample = sample_syscall(tid);
+    if (may_hand_off && try_handoff(*p.hub, sample, &program_code)) {
+      since = now;
+      continue;
+    }
+    if (may_preempt && p.signal && worth_signalling(tid, sample))
+      syscall(SYS_tgkill, getpid(), tid, p.signal);
   }
   return nullptr;
 }
@@ -204,7 +221,12 @@ bool preemption_available(const char** why) {
 
 int start_preemption(Hub& hub, Nanos slice, int signal) {
   if (g) return -EALREADY;
-  if (!preemption_available(nullptr) || slice <= 0) return -ENOTSUP;
+  if (slice > 0 && !preemption_available(nullptr)) return -ENOTSUP;
+  if (slice <= 0) {  // the monitor for hand-off alone
+    slice = 0;
+    signal = 0;
+    if (!handoff_threshold()) return -ENOTSUP;
+  }
   RuntimeCall runtime;  // pthread_create and friends must reach libc
   auto* p = new Preemption();
   p->hub = &hub;
@@ -232,10 +254,11 @@ void restart_preemption_after_fork() {
 void on_preemption_signal(siginfo_t*, void* context) {
   take_blocking_sample();  // the blocking monitor samples with the same signal
 #if defined(__x86_64__)
-  if (!g) return;
+  if (!g || !g->signal) return;
   Hub* hub = g->hub;
   GreenThread* t = *hub->running_slot();
-  if (!t || t->is_hub || t->in_runtime || t->handler_depth > 0 || t->state != ThreadState::running)
+  // Only on the OS thread that runs the loop, never on a thread left away by a hand-off.
+  if (!t || t != current() || t->away.load(std::memory_order_relaxed) || t->is_hub || t->in_runtime || t->handler_depth > 0 || t->state != ThreadState::running)
     return;
   if (!t->own_tls && t != hub->root()) return;  // greenlets share the OS thread's TLS
   auto* uc = static_cast<ucontext_t*>(context);
@@ -255,7 +278,7 @@ void on_preemption_signal(siginfo_t*, void* context) {
 
 unsigned long long preemptions() { return g ? g->count.load(std::memory_order_relaxed) : 0; }
 
-bool preemption_running() { return g != nullptr; }
+bool preemption_running() { return g && g->signal; }
 
 }  // namespace greenrun::rt
 

@@ -21,7 +21,8 @@ class Hub;
 // Whether this machine can preempt (x86-64 with XSAVE); `why` says why not.
 bool preemption_available(const char** why);
 
-// Starts the monitor for `hub` with time slice `slice` (> 0), signalling with `signal`. Call
+// Starts the monitor for `hub` with time slice `slice`, signalling with `signal`; with slice 0
+// nothing is preempted and the monitor only hands the loop off (enable_handoff first). Call
 // once, on the hub's OS thread; the caller has routed `signal` to on_preemption_signal().
 // Returns 0 or a negative errno.
 int start_preemption(Hub& hub, Nanos slice, int signal);
@@ -35,7 +36,7 @@ void on_preemption_signal(siginfo_t* info, void* context);
 // Preemptions made so far (for GREENRUN_STATS).
 unsigned long long preemptions();
 
-// Whether start_preemption() has succeeded (its signal is then routed here).
+// Whether start_preemption() has succeeded with a slice (its signal is then routed here).
 bool preemption_running();
 
 }  // namespace greenrun::rt

@@ -122,7 +122,7 @@ void dump_threads(Hub& hub, int fd) {
     write_state(fd, t, now);
     if (t == current())
       write_backtrace_here(fd, 1);
-    else if (t->started())
+    else if (t->started() && t->state != ThreadState::away)  // its stack is in use elsewhere
       write_backtrace_of(fd, t);
   });
   print_diagnostic(fd, "greenrun: end of stack dump\n");

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "diagnostic_output.h"
+#include "handoff.h"
 #include "hub.h"
 #include "preemption.h"
 
@@ -59,11 +60,13 @@ void print_stats(Hub& hub, int fd) {
                        "  threadpool jobs     %llu\n"
                        "  preemptions         %llu\n"
                        "  yields on probes    %llu\n"
+                       "  hand-offs           %llu (longest %lld us)\n"
                        "  time parked         %lld ms\n"
                        "  longest loop stall  %lld ms\n",
                        static_cast<unsigned long long>(s.threadpool_jobs),
                        preemptions(),
                        static_cast<unsigned long long>(s.probe_yields),
+                       handoffs(), static_cast<long long>(longest_handoff() / 1000),
                        static_cast<long long>(time_parked(hub) / 1'000'000),
                        static_cast<long long>(s.longest_stall / 1'000'000));
   if (n > static_cast<int>(sizeof text) - 1) n = sizeof text - 1;

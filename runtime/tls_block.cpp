@@ -290,6 +290,19 @@ void* build(void* stack_top, const StackDescription& stack) {
   return tp;
 }
 
+void read_malloc_state(const void* tp, std::uintptr_t words[2]) {
+  const State& s = state();
+  for (int i = 0; i < s.malloc_word_count; ++i)
+    words[i] = *reinterpret_cast<const std::uintptr_t*>(static_cast<const char*>(tp) +
+                                                        s.malloc_words[i]);
+}
+
+void write_malloc_state(void* tp, const std::uintptr_t words[2]) {
+  const State& s = state();
+  for (int i = 0; i < s.malloc_word_count; ++i)
+    field<std::uintptr_t>(tp, s.malloc_words[i]) = words[i];
+}
+
 void set_tid(void* tp, pid_t tid) { field<pid_t>(tp, state().layout->tid) = tid; }
 
 void start_on_current_thread() { state().loader.ctype_init(); }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace greenrun::rt {
 
@@ -54,6 +55,12 @@ void run_thread_local_destructors();
 // After the thread is gone: frees the DTV, dynamically allocated TLS and the per-thread
 // buffers glibc keeps in the descriptor. The memory of the block goes with its stack.
 void release(void* tp);
+
+// malloc's per-thread words (tcache, thread_arena) in the block at `tp`: green threads of one
+// OS thread share that OS thread's, so a thread that moves to another OS thread (a hand-off)
+// must take that one's. Both are no-ops where the words were not found.
+void read_malloc_state(const void* tp, std::uintptr_t words[2]);
+void write_malloc_state(void* tp, const std::uintptr_t words[2]);
 
 // For tests and the statistics: the static TLS size (thread descriptor included).
 std::size_t static_size();

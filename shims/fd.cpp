@@ -12,6 +12,7 @@
 
 #include "export.h"
 #include "fd_shim.h"
+#include "handoff.h"
 #include "real.h"
 
 namespace greenrun::shim {
@@ -107,6 +108,11 @@ GREENRUN_EXPORT int fcntl(int fd, int cmd, ...) {
       }
       return copy;
     }
+    case F_SETLKW:
+    case F_OFD_SETLKW:  // waits for another process's record lock
+      if (rt::on_green_thread() && !rt::current()->hub->alone())
+        return rt::in_blocking_call([&] { return real::fcntl(fd, cmd, arg); });
+      return real::fcntl(fd, cmd, arg);
     default:
       return real::fcntl(fd, cmd, arg);
   }

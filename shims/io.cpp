@@ -23,6 +23,7 @@
 
 #include "export.h"
 #include "fd_shim.h"
+#include "handoff.h"
 #include "posix_thread.h"
 #include "real.h"
 
@@ -56,7 +57,9 @@ namespace {
 template <class Call>
 ssize_t input(int fd, int flags, Call once) {
   rt::FdEntry* e = (flags & MSG_DONTWAIT) ? nullptr : cooperative(fd);
-  if (!e || alone_on_hub()) return as_the_program_asked(once(Attempt{}));
+  // A file may wait for the disk: the loop may be handed off meanwhile.
+  if (!e || alone_on_hub())
+    return as_the_program_asked(rt::in_blocking_call([&] { return once(Attempt{}); }));
   CancellationPoint cp;
   RestartableCall restartable;
   return without_blocking(*e, rt::Want::read, deadline_for_timeout(e->recv_timeout), once);
@@ -68,7 +71,8 @@ ssize_t input(int fd, int flags, Call once) {
 template <class Call>
 ssize_t output(int fd, int flags, std::size_t total, Call part) {
   rt::FdEntry* e = (flags & MSG_DONTWAIT) ? nullptr : cooperative(fd);
-  if (!e || alone_on_hub()) return as_the_program_asked(part(0, Attempt{}));
+  if (!e || alone_on_hub())
+    return as_the_program_asked(rt::in_blocking_call([&] { return part(0, Attempt{}); }));
   CancellationPoint cp;
   RestartableCall restartable;
   const rt::Nanos deadline = deadline_for_timeout(e->send_timeout);

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "diagnostics.h"
 #include "export.h"
+#include "handoff.h"
 #include "hub.h"
 #include "tls_block.h"
 #include "posix_thread.h"
@@ -62,9 +63,11 @@ void posix_body(rt::GreenThread* g) {
     p->exit_landing = &landing;
     p->result = p->start(p->arg);
   }
+  rt::return_to_scheduler();
   p->exit_landing = nullptr;
   // glibc's order at thread exit: thread_local destructors, then pthread_key destructors.
   if (g->own_tls) rt::tls::run_thread_local_destructors();
+  rt::return_to_scheduler();
   bool fork_root = p->fork_root;  // finish() may free a detached record
   finish(p);
   if (fork_root) finish_fork_root(g->hub->scheduler());
@@ -326,6 +329,7 @@ GREENRUN_EXPORT int pthread_once(pthread_once_t* once, void (*init)(void)) {
     }
   } guard{once, waiters};
   init();
+  rt::return_to_scheduler();
   *once = shim::kOnceDone;
   return 0;
 }

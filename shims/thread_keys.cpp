@@ -10,6 +10,7 @@
 
 #include "export.h"
 #include "spin_lock.h"
+#include "handoff.h"
 #include "hub.h"
 #include "posix_thread.h"
 #include "real.h"
@@ -55,6 +56,7 @@ void run_key_destructors(PosixThread* p) {
       p->specific[key].second = nullptr;
       if (destructor) {
         destructor(const_cast<void*>(value));
+        rt::return_to_scheduler();
         again = true;
       }
     }

@@ -12,6 +12,11 @@
  * whole slice: the earliest B can run is t0 + slice (or B's wake-up time, if later), and B's
  * lateness is how long after that it ran. Natively (slice 0) B runs on another CPU and is late
  * only by the sleep's overshoot (timer) or the thread's start (ready: from its creation).
+ *   blocked  A does not spin: it blocks in a read of a pipe made with the syscall instruction
+ *          (a system call greenrun cannot see, as the Go runtime's), and B, ready from the
+ *          start, writes the byte: under greenrun B runs only once the loop has been handed to
+ *          another OS thread (GREENRUN_HANDOFF_MS), whose latency this is; slice_ms is then the
+ *          hand-off threshold (default GREENRUN_HANDOFF_MS, 2 when unset).
  * slice_ms defaults to GREENRUN_TIMESLICE (10 when unset) when libgreenrun is in LD_PRELOAD,
  * else 0. Before each trial main sleeps a pseudo-random 0 .. 1 slice (0 .. 1 ms natively), so
  * that trials do not start in step with greenrun's monitor, which looks every half slice: one
@@ -27,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SLEEP_US 200
 
@@ -37,7 +44,8 @@ static double now_us(void) {
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static int timer_mode;
+static int timer_mode, blocked_mode;
+static int pipe_fds[2];
 static double cap_us;  /* A's longest spin */
 
 /* One trial's notes: written by A, B and main, read by main after joining both. */
@@ -54,6 +62,25 @@ static void* waker(void* arg) {
   }
   b_ran = now_us();
   atomic_store_explicit(&woke, 1, memory_order_release);
+  if (blocked_mode && write(pipe_fds[1], "b", 1) != 1) exit(1);
+  return NULL;
+}
+
+/* A read made with the syscall instruction itself: no libc, no shim. */
+static long raw_read(int fd, void* buf, long n) {
+  long ret;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "0"((long)SYS_read), "D"((long)fd), "S"(buf), "d"(n)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+
+static void* blocker(void* arg) {
+  (void)arg;
+  char c;
+  t0 = now_us();
+  if (raw_read(pipe_fds[0], &c, 1) != 1) exit(1);
   return NULL;
 }
 
@@ -94,7 +121,7 @@ static double trial(double slice_us) {
     start(&b, waker);
     start(&a, spinner);
   } else {  /* A first; B is ready, waiting for its first turn */
-    start(&a, spinner);
+    start(&a, blocked_mode ? blocker : spinner);
     b_earliest = now_us();
     start(&b, waker);
   }
@@ -121,19 +148,22 @@ static double percentile(const double* v, int n, double p) {
 static double default_slice_ms(void) {
   const char* preload = getenv("LD_PRELOAD");
   if (!preload || !strstr(preload, "libgreenrun")) return 0;
-  const char* v = getenv("GREENRUN_TIMESLICE");
-  return v && *v ? atof(v) : 10;
+  const char* v = getenv(blocked_mode ? "GREENRUN_HANDOFF_MS" : "GREENRUN_TIMESLICE");
+  return v && *v ? atof(v) : blocked_mode ? 2 : 10;
 }
 
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
   int trials = argc > 2 ? atoi(argv[2]) : 100;
-  double slice_ms = argc > 3 ? atof(argv[3]) : default_slice_ms();
   timer_mode = strcmp(mode, "timer") == 0;
-  if ((!timer_mode && strcmp(mode, "ready") != 0) || trials < 1 || slice_ms < 0) {
-    fprintf(stderr, "usage: preload_preempt timer|ready [trials] [slice_ms]\n");
+  blocked_mode = strcmp(mode, "blocked") == 0;
+  double slice_ms = argc > 3 ? atof(argv[3]) : default_slice_ms();
+  if ((!timer_mode && !blocked_mode && strcmp(mode, "ready") != 0) || trials < 1 ||
+      slice_ms < 0) {
+    fprintf(stderr, "usage: preload_preempt timer|ready|blocked [trials] [slice_ms]\n");
     return 2;
   }
+  if (blocked_mode && pipe(pipe_fds) != 0) return 1;
   double slice_us = slice_ms * 1000;
   cap_us = 20 * slice_us > 2e6 ? 20 * slice_us : 2e6;
   double* late = malloc(sizeof(double) * (size_t)trials);

@@ -21,6 +21,11 @@ REFUSED = [
     ("GREENRUN_STATS", "2"),
     ("GREENRUN_STATS", "yes"),
     ("GREENRUN_STATS", "stats.txt"),
+    ("GREENRUN_TIMESLICE", "fast"),
+    ("GREENRUN_TIMESLICE", "60001"),
+    ("GREENRUN_HANDOFF_MS", "-1"),
+    ("GREENRUN_HANDOFF_MS", "2ms"),
+    ("GREENRUN_HANDOFF_MS", "99999"),
     ("GREENRUN_TLS", "private"),
     ("GREENRUN_TLS", "1"),
 ]
@@ -35,6 +40,10 @@ ACCEPTED = [
     ("GREENRUN_DUMP_SIGNAL", "none"),
     ("GREENRUN_STATS", "0"),
     ("GREENRUN_STATS", "1"),
+    ("GREENRUN_TIMESLICE", "0"),
+    ("GREENRUN_TIMESLICE", "25"),
+    ("GREENRUN_HANDOFF_MS", "0"),
+    ("GREENRUN_HANDOFF_MS", "5"),
     ("GREENRUN_TLS", "own"),
     ("GREENRUN_TLS", "shared"),
 ]

@@ -75,7 +75,8 @@ def kill_group(child):
 
 def program_threads(pid):
     """The OS threads of process `pid` that are not greenrun's own (its preemption monitor is
-    named greenrun-preempt), or None once the process is gone."""
+    named greenrun-preempt; greenrun-loop threads, which run green threads after a hand-off of
+    the loop, count as the program's), or None once the process is gone."""
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
@@ -84,7 +85,9 @@ def program_threads(pid):
     for tid in tasks:
         try:
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                if f.read().startswith("greenrun-"):
+                name = f.read()
+                # greenrun-loop threads run the program's green threads after a hand-off.
+                if name.startswith("greenrun-") and not name.startswith("greenrun-loop"):
                     continue
         except OSError:
             continue  # ended between the two looks
@@ -311,9 +314,10 @@ def fuzzy_match(term, line):
 
 def case_fzf(c):
     """fzf --filter over 100,000 lines: the Go runtime's threads wait for each other with futex
-    system calls it makes itself, which greenrun cannot see; only preemption gets the waker to
-    run. The output (best match first) must equal the native one, and the program's threads
-    must have been green: one OS thread of its own under greenrun, several natively."""
+    and nanosleep system calls it makes itself, which greenrun cannot see, and it takes SIGURG
+    for itself, so nothing is preempted; only handing the loop to another OS thread gets the
+    waker to run. The output must equal the native one, greenrun must say once that it does not
+    preempt, and hand-offs must not start more OS threads than the program has natively."""
     fzf = require("fzf", "fzf")
     lines = fzf_lines()
     terms = FZF_QUERY.split()
@@ -335,16 +339,24 @@ def case_fzf(c):
         # fzf's own settings from the environment would change its output.
         native, preload = c.differential(
             "fzf --filter", [fzf, "--filter", FZF_QUERY], expect, min_threads=None,
-            timeout=40, stdin_path=path, count_threads=True,
+            timeout=40, stdin_path=path, count_threads=True, compare_stderr=False,
             env={"FZF_DEFAULT_OPTS": "", "FZF_DEFAULT_COMMAND": ""})
+    if "handles SIGURG itself, so no thread is preempted" not in preload.stderr:
+        c.fail(f"{preload.label}: no one-line notice that the program's SIGURG handler turns "
+               f"preemption off; stderr:\n{preload.stderr}")
+    if native.stderr.strip():
+        c.fail(f"{native.label}: unexpected stderr:\n{native.stderr}")
     print(f"fzf --filter {FZF_QUERY!r}: {len(want)} of {FZF_LINES} lines match; natively "
           f"{native.seconds:.2f} s, preloaded {preload.seconds:.2f} s")
     if native.peak_threads < 2:
         c.fail(f"{native.label}: at most {native.peak_threads} OS thread seen, expected the Go "
                "runtime's several (the case itself is wrong on this machine)")
-    if not preload.killed and preload.peak_threads != 1:
-        c.fail(f"{preload.label}: at most {preload.peak_threads} OS threads of its own seen at "
-               "once, want 1: the Go runtime's threads did not all become green threads")
+    # Each Go thread left in a raw wait by a hand-off goes on natively (Go seldom calls libc,
+    # where it would come back), so the count nears the native one; one more at most: the
+    # original thread, left in its wait while the loop runs on another.
+    if not preload.killed and preload.peak_threads > native.peak_threads + 1:
+        c.fail(f"{preload.label}: {preload.peak_threads} OS threads at once, natively "
+               f"{native.peak_threads}: hand-offs started more threads than the program has")
 
 
 # ---- interpreters ----

@@ -1,0 +1,173 @@
+/* Waits greenrun cannot make cooperative hold the loop's OS thread until the loop is handed to
+ * another OS thread (GREENRUN_HANDOFF_MS); run with preemption off, so that nothing else could
+ * let the others run. Modes:
+ *   raw_read   a read made with the syscall instruction on a pipe that a green thread fills
+ *              100 ms later (the program's own system call, as Go's runtime makes them)
+ *   file_lock  flock on a file a child process holds locked for 300 ms (a shim's blocking call)
+ *   fsync      fsync of a file while another thread ticks (completes; order as natively)
+ *   reuse      60 raw-futex handshakes: as many hand-offs, a few carrier threads reused
+ * Each prints what natively happens; PROPERTY lines give the ticks a ticker thread made while
+ * the wait lasted and the carrier threads greenrun started. */
+#include <fcntl.h>
+#include <dirent.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "progs.h"
+
+static atomic_int waiting;  /* the wait under test is in progress */
+static atomic_int finished;
+static atomic_int ticks_meanwhile;
+
+static void* ticker(void* arg) {
+  (void)arg;
+  while (!atomic_load(&finished)) {
+    usleep(5000);
+    if (atomic_load(&waiting)) atomic_fetch_add(&ticks_meanwhile, 1);
+  }
+  return NULL;
+}
+
+static long raw_syscall3(long number, long a, long b, long c) {
+  long ret;
+  register long r10 __asm__("r10") = 0;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "0"(number), "D"(a), "S"(b), "d"(c), "r"(r10)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+
+static int pipe_fds[2];
+static void* fill_later(void* arg) {
+  usleep(100000);
+  CHECK_EQ(write(pipe_fds[1], "x", 1), 1);
+  return arg;
+}
+
+static void raw_read(void) {
+  CHECK_RC(pipe(pipe_fds), 0);
+  pthread_t filler;
+  CHECK_RC(pthread_create(&filler, NULL, fill_later, NULL), 0);
+  char c = 0;
+  atomic_store(&waiting, 1);
+  long n = raw_syscall3(SYS_read, pipe_fds[0], (long)&c, 1);
+  atomic_store(&waiting, 0);
+  CHECK_RC(pthread_join(filler, NULL), 0);
+  printf("raw read returned %ld byte '%c' once the other thread wrote it\n", n, c);
+}
+
+static void file_lock(void) {
+  char path[] = "/tmp/greenrun-handoff-lock-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK_EQ(fd >= 0, 1);
+  int ready[2];
+  CHECK_RC(pipe(ready), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    int own = open(path, O_RDWR);
+    flock(own, LOCK_EX);
+    (void)!write(ready[1], "r", 1);
+    usleep(300000);
+    _exit(0);  /* the lock goes with the process */
+  }
+  char r;
+  CHECK_EQ(read(ready[0], &r, 1), 1);
+  atomic_store(&waiting, 1);
+  int rc = flock(fd, LOCK_EX);
+  atomic_store(&waiting, 0);
+  int status;
+  CHECK_EQ(waitpid(child, &status, 0), child);
+  unlink(path);
+  printf("flock returned %d once the child let go\n", rc);
+}
+
+static void fsync_file(void) {
+  char path[] = "/tmp/greenrun-handoff-fsync-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK_EQ(fd >= 0, 1);
+  static char block[1 << 20];
+  memset(block, 'g', sizeof block);
+  atomic_store(&waiting, 1);
+  for (int i = 0; i < 8; ++i) {
+    CHECK_EQ(pwrite(fd, block, sizeof block, (off_t)i * (off_t)sizeof block), (long)sizeof block);
+    CHECK_RC(fsync(fd), 0);
+  }
+  atomic_store(&waiting, 0);
+  char back[4];
+  CHECK_EQ(pread(fd, back, sizeof back, 7 << 20), 4);
+  unlink(path);
+  printf("8 MiB written, fsynced and read back: %.4s\n", back);
+}
+
+static atomic_int word;
+static void* partner(void* arg) {
+  for (int i = 0; i < 60; ++i) {
+    usleep(3000);
+    atomic_store(&word, 2 * i + 1);
+    raw_syscall3(SYS_futex, (long)&word, FUTEX_WAKE_PRIVATE, 1);
+    int seen;
+    while ((seen = atomic_load(&word)) != 2 * i + 2)
+      raw_syscall3(SYS_futex, (long)&word, FUTEX_WAIT_PRIVATE, seen);
+  }
+  return arg;
+}
+
+static void reuse(void) {
+  pthread_t t;
+  CHECK_RC(pthread_create(&t, NULL, partner, NULL), 0);
+  atomic_store(&waiting, 1);
+  for (int i = 0; i < 60; ++i) {
+    int seen;
+    while ((seen = atomic_load(&word)) != 2 * i + 1)
+      raw_syscall3(SYS_futex, (long)&word, FUTEX_WAIT_PRIVATE, seen);
+    atomic_store(&word, 2 * i + 2);
+    raw_syscall3(SYS_futex, (long)&word, FUTEX_WAKE_PRIVATE, 1);
+  }
+  atomic_store(&waiting, 0);
+  CHECK_RC(pthread_join(t, NULL), 0);
+  printf("60 raw futex handshakes each way\n");
+}
+
+/* Threads named greenrun-loop: the OS threads greenrun started to run the loop. */
+static int carriers(void) {
+  DIR* tasks = opendir("/proc/self/task");
+  int n = 0;
+  struct dirent* e;
+  while ((e = readdir(tasks))) {
+    if (e->d_name[0] == '.') continue;
+    char path[300], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+    FILE* f = fopen(path, "r");
+    if (f && fgets(comm, sizeof comm, f) && strncmp(comm, "greenrun-loop\n", 14) == 0) ++n;
+    if (f) fclose(f);
+  }
+  closedir(tasks);
+  return n;
+}
+
+int main(int argc, char** argv) {
+  const char* mode = argc > 1 ? argv[1] : "";
+  pthread_t t;
+  CHECK_RC(pthread_create(&t, NULL, ticker, NULL), 0);
+  if (strcmp(mode, "raw_read") == 0) raw_read();
+  else if (strcmp(mode, "file_lock") == 0) file_lock();
+  else if (strcmp(mode, "fsync") == 0) fsync_file();
+  else if (strcmp(mode, "reuse") == 0) reuse();
+  else {
+    fprintf(stderr, "usage: %s raw_read|file_lock|fsync|reuse\n", argv[0]);
+    return 2;
+  }
+  atomic_store(&finished, 1);
+  CHECK_RC(pthread_join(t, NULL), 0);
+  fprintf(stderr, "PROPERTY ticks_meanwhile %d\n", atomic_load(&ticks_meanwhile));
+  fprintf(stderr, "PROPERTY carriers %d\n", carriers());
+  return 0;
+}
