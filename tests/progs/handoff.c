@@ -6,6 +6,10 @@
  *   file_lock  flock on a file a child process holds locked for 300 ms (a shim's blocking call)
  *   fsync      fsync of a file while another thread ticks (completes; order as natively)
  *   reuse      60 raw-futex handshakes: as many hand-offs, a few carrier threads reused
+ *   malloc     two threads alternate raw reads (hand-offs) with bursts of malloc and free in
+ *              their own code, while two others allocate between sleeps: the thread left
+ *              behind and the loop's new OS thread allocate at the same time, each in its own
+ *              malloc state (a shared tcache would corrupt the heap)
  * Each prints what natively happens; PROPERTY lines give the ticks a ticker thread made while
  * the wait lasted and the carrier threads greenrun started. */
 #include <fcntl.h>
@@ -136,6 +140,68 @@ static void reuse(void) {
   printf("60 raw futex handshakes each way\n");
 }
 
+/* A deterministic burst of allocations: returns a checksum of what was written. */
+static unsigned long churn(unsigned seed, int rounds) {
+  void* held[64] = {0};
+  unsigned long sum = 0;
+  for (int i = 0; i < rounds; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    int slot = (int)(seed >> 16) % 64;
+    free(held[slot]);
+    size_t size = 16 + (seed >> 8) % 2000;
+    unsigned char* p = malloc(size);
+    memset(p, (int)(seed & 0xff), size);
+    sum += p[size - 1] + size;
+    held[slot] = p;
+  }
+  for (int i = 0; i < 64; ++i) free(held[i]);
+  return sum;
+}
+
+struct blocker_arg {
+  int fds[2];
+  unsigned seed;
+  unsigned long sum;
+};
+
+static void* blocker(void* arg) {
+  struct blocker_arg* b = arg;
+  for (int i = 0; i < 20; ++i) {
+    char c;
+    if (raw_syscall3(SYS_read, b->fds[0], (long)&c, 1) != 1) abort();
+    b->sum += churn(b->seed + (unsigned)i, 20000);  /* no intercepted call: still away */
+  }
+  return NULL;
+}
+
+static void* feeder(void* arg) {
+  struct blocker_arg* b = arg;
+  for (int i = 0; i < 20; ++i) {
+    usleep(4000);
+    b->sum += churn(b->seed + 1000u + (unsigned)i, 5000);
+    CHECK_EQ(write(b->fds[1], "f", 1), 1);
+  }
+  return NULL;
+}
+
+static void malloc_while_away(void) {
+  struct blocker_arg blockers[2] = {{.seed = 1}, {.seed = 2}};
+  struct blocker_arg feeders[2];
+  pthread_t threads[4];
+  for (int i = 0; i < 2; ++i) {
+    CHECK_RC(pipe(blockers[i].fds), 0);
+    feeders[i] = (struct blocker_arg){.fds = {blockers[i].fds[0], blockers[i].fds[1]},
+                                      .seed = 10u + (unsigned)i};
+    CHECK_RC(pthread_create(&threads[i], NULL, blocker, &blockers[i]), 0);
+    CHECK_RC(pthread_create(&threads[2 + i], NULL, feeder, &feeders[i]), 0);
+  }
+  atomic_store(&waiting, 1);
+  for (int i = 0; i < 4; ++i) CHECK_RC(pthread_join(threads[i], NULL), 0);
+  atomic_store(&waiting, 0);
+  printf("allocation checksums %lu %lu %lu %lu\n", blockers[0].sum, blockers[1].sum,
+         feeders[0].sum, feeders[1].sum);
+}
+
 /* Threads named greenrun-loop: the OS threads greenrun started to run the loop. */
 static int carriers(void) {
   DIR* tasks = opendir("/proc/self/task");
@@ -161,8 +227,9 @@ int main(int argc, char** argv) {
   else if (strcmp(mode, "file_lock") == 0) file_lock();
   else if (strcmp(mode, "fsync") == 0) fsync_file();
   else if (strcmp(mode, "reuse") == 0) reuse();
+  else if (strcmp(mode, "malloc") == 0) malloc_while_away();
   else {
-    fprintf(stderr, "usage: %s raw_read|file_lock|fsync|reuse\n", argv[0]);
+    fprintf(stderr, "usage: %s raw_read|file_lock|fsync|reuse|malloc\n", argv[0]);
     return 2;
   }
   atomic_store(&finished, 1);
