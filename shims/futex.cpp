@@ -2,7 +2,8 @@
 // std::counting_semaphore, std::latch and std::barrier. Green waiters park on the futex word's
 // address; wakes, bitsets, requeues and WAKE_OP are done on those parked waiters. Every other
 // system call, and futex calls off green threads, go to the real syscall(), except that on green
-// threads those that take or report a thread id go to shims/thread_identity.cpp.
+// threads those that take or report a thread id go to shims/thread_identity.cpp, and those that
+// can wait in the kernel for long are made as BlockingCalls (the loop may be handed off).
 // Priority-inheritance futex operations cannot be emulated faithfully and pass through.
 // Defines: syscall
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <cstdint>
 
 #include "export.h"
+#include "handoff.h"
 #include "hub.h"
 #include "posix_thread.h"
 #include "real.h"
@@ -117,6 +119,32 @@ long futex(std::uint32_t* word, int op, std::uint32_t val, const struct timespec
 
 using namespace greenrun;
 
+namespace greenrun::shim {
+namespace {
+
+// System calls that can wait for long, made by the program through syscall() (the runtime
+// makes none of these through it on a green thread).
+bool may_wait(long number) {
+  switch (number) {
+    case SYS_read: case SYS_write: case SYS_readv: case SYS_writev: case SYS_pread64:
+    case SYS_pwrite64: case SYS_preadv: case SYS_pwritev: case SYS_preadv2: case SYS_pwritev2:
+    case SYS_fsync: case SYS_fdatasync: case SYS_syncfs: case SYS_sync_file_range:
+    case SYS_flock: case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_wait4:
+    case SYS_waitid: case SYS_ppoll: case SYS_pselect6: case SYS_epoll_pwait:
+    case SYS_accept4: case SYS_connect: case SYS_recvfrom: case SYS_sendto: case SYS_recvmsg:
+    case SYS_sendmsg: case SYS_openat: case SYS_getrandom: case SYS_rt_sigtimedwait:
+#ifdef SYS_poll
+    case SYS_poll: case SYS_select: case SYS_epoll_wait: case SYS_accept: case SYS_open:
+#endif
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+}  // namespace greenrun::shim
+
 GREENRUN_EXPORT long syscall(long number, ...) noexcept {
   va_list ap;
   va_start(ap, number);
@@ -130,5 +158,8 @@ GREENRUN_EXPORT long syscall(long number, ...) noexcept {
                        reinterpret_cast<std::uint32_t*>(a[4]), static_cast<std::uint32_t>(a[5]));
   if (shim::is_identity_syscall(number) && rt::on_green_thread(rt::CallFamily::thread))
     return shim::identity_syscall(number, a);  // gettid, tgkill, sched_*, ...: thread_identity.cpp
+  if (shim::may_wait(number) && rt::on_green_thread() && !rt::current()->hub->alone())
+    return rt::in_blocking_call(
+        [&] { return real::syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]); });
   return real::syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

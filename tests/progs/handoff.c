@@ -3,6 +3,8 @@
  * let the others run. Modes:
  *   raw_read   a read made with the syscall instruction on a pipe that a green thread fills
  *              100 ms later (the program's own system call, as Go's runtime makes them)
+ *   libc_syscall  the same read through libc's syscall() (a call greenrun sees but cannot make
+ *              cooperative: it only marks it)
  *   file_lock  flock on a file a child process holds locked for 300 ms (a shim's blocking call)
  *   fsync      fsync of a file while another thread ticks (completes; order as natively)
  *   reuse      60 raw-futex handshakes: as many hand-offs, a few carrier threads reused
@@ -56,13 +58,14 @@ static void* fill_later(void* arg) {
   return arg;
 }
 
-static void raw_read(void) {
+static void raw_read(int through_libc) {
   CHECK_RC(pipe(pipe_fds), 0);
   pthread_t filler;
   CHECK_RC(pthread_create(&filler, NULL, fill_later, NULL), 0);
   char c = 0;
   atomic_store(&waiting, 1);
-  long n = raw_syscall3(SYS_read, pipe_fds[0], (long)&c, 1);
+  long n = through_libc ? syscall(SYS_read, pipe_fds[0], &c, 1)
+                        : raw_syscall3(SYS_read, pipe_fds[0], (long)&c, 1);
   atomic_store(&waiting, 0);
   CHECK_RC(pthread_join(filler, NULL), 0);
   printf("raw read returned %ld byte '%c' once the other thread wrote it\n", n, c);
@@ -223,13 +226,14 @@ int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
   pthread_t t;
   CHECK_RC(pthread_create(&t, NULL, ticker, NULL), 0);
-  if (strcmp(mode, "raw_read") == 0) raw_read();
+  if (strcmp(mode, "raw_read") == 0) raw_read(0);
+  else if (strcmp(mode, "libc_syscall") == 0) raw_read(1);
   else if (strcmp(mode, "file_lock") == 0) file_lock();
   else if (strcmp(mode, "fsync") == 0) fsync_file();
   else if (strcmp(mode, "reuse") == 0) reuse();
   else if (strcmp(mode, "malloc") == 0) malloc_while_away();
   else {
-    fprintf(stderr, "usage: %s raw_read|file_lock|fsync|reuse|malloc\n", argv[0]);
+    fprintf(stderr, "usage: %s raw_read|libc_syscall|file_lock|fsync|reuse|malloc\n", argv[0]);
     return 2;
   }
   atomic_store(&finished, 1);
