@@ -93,21 +93,10 @@ Carrier* pop_idle() {
   return head;
 }
 
-// The open file's first bytes (a /proc file of this process), or an empty string.
-void read_proc(const char* path, char* text, std::size_t size) {
-  text[0] = '\0';
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ssize_t n = read(fd, text, size - 1);
-  close(fd);
-  text[n > 0 ? n : 0] = '\0';
-}
-
 // The kernel signal mask of OS thread `tid` (SigBlk in its status file).
 std::uint64_t kernel_mask_of(pid_t tid) {
-  char path[64], text[2048];
-  std::snprintf(path, sizeof path, "/proc/self/task/%d/status", static_cast<int>(tid));
-  read_proc(path, text, sizeof text);
+  char text[2048];
+  read_task_file(tid, "status", text, sizeof text);
   const char* line = std::strstr(text, "SigBlk:");
   return line ? std::strtoull(line + 7, nullptr, 16) : 0;
 }
@@ -188,11 +177,20 @@ Carrier* idle_carrier() {
 
 }  // namespace
 
+void read_task_file(pid_t tid, const char* file, char* text, std::size_t size) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/%s", static_cast<int>(tid), file);
+  text[0] = '\0';
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, text, size - 1);
+  close(fd);
+  text[n > 0 ? n : 0] = '\0';
+}
+
 SyscallSample sample_syscall(pid_t tid) {
   SyscallSample s;
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", static_cast<int>(tid));
-  read_proc(path, s.text, sizeof s.text);
+  read_task_file(tid, "syscall", s.text, sizeof s.text);
   if (std::strncmp(s.text, "running", 7) == 0) {
     s.running = true;
     return s;

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "clock.h"
@@ -30,6 +31,9 @@ class Hub;
 // GreenThread::away.
 inline constexpr std::uint8_t kAway = 2;
 inline constexpr std::uint8_t kRejoining = 3;
+
+// The start of /proc/self/task/<tid>/<file>, or an empty string (for the monitors).
+void read_task_file(pid_t tid, const char* file, char* text, std::size_t size);
 
 // What /proc/self/task/<tid>/syscall says an OS thread is doing.
 struct SyscallSample {

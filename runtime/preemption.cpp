@@ -108,18 +108,6 @@ void pause_for(Nanos span) {
   }
 }
 
-// The start of /proc/self/task/<tid>/<file>, or an empty string.
-void read_task_file(pid_t tid, const char* file, char* text, std::size_t size) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/self/task/%d/%s", static_cast<int>(tid), file);
-  text[0] = '\0';
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ssize_t n = read(fd, text, size - 1);
-  close(fd);
-  text[n > 0 ? n : 0] = '\0';
-}
-
 // Whether a signal can preempt the hub's OS thread now: it runs user code (a spin), or waits in
 // futex (a wait greenrun cannot see, which the kernel restarts after the handler). Any other
 // system call would return EINTR to a program that never asked for signals (a sleep greenrun
