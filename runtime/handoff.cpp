@@ -30,6 +30,7 @@
 
 #include "hub.h"
 #include "service_thread.h"
+#include "stack_overflow.h"
 #include "thread_pointer.h"
 #include "tls_block.h"
 
@@ -159,6 +160,7 @@ void* pool_carrier(void* arg) {
   c->tid = static_cast<pid_t>(syscall(SYS_gettid));
   c->tls = read_thread_pointer();
   std::free(std::malloc(1));  // this thread's tcache exists from now on
+  install_overflow_handler();  // a green thread's stack overflow is reported here too
   tls::read_malloc_state(c->tls, c->malloc_state);
   idle_loop(c);
 }

@@ -8,6 +8,10 @@
  *   file_lock  flock on a file a child process holds locked for 300 ms (a shim's blocking call)
  *   fsync      fsync of a file while another thread ticks (completes; order as natively)
  *   reuse      60 raw-futex handshakes: as many hand-offs, a few carrier threads reused
+ *   overflow   a thread overflows its 256 KiB stack while the main thread is away in a raw
+ *              read: the loop runs on an OS thread greenrun started, whose alternate signal
+ *              stack must report the overflow as on the first one (greenrun only; natively
+ *              the process dies of SIGSEGV)
  *   malloc     two threads alternate raw reads (hand-offs) with bursts of malloc and free in
  *              their own code, while two others allocate between sleeps: the thread left
  *              behind and the loop's new OS thread allocate at the same time, each in its own
@@ -205,6 +209,29 @@ static void malloc_while_away(void) {
          feeders[0].sum, feeders[1].sum);
 }
 
+static int deep(int n) {
+  volatile char frame[1024];
+  frame[0] = (char)n;
+  return n < (1 << 30) ? deep(n + 1) + frame[0] : 0;  /* the stack ends long before */
+}
+
+static void* overflow_later(void* arg) {
+  (void)arg;
+  usleep(20000);  /* the main thread is away by now */
+  return (void*)(long)deep(0);
+}
+
+static void overflow(void) {
+  CHECK_RC(pipe(pipe_fds), 0);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t t;
+  CHECK_RC(pthread_create(&t, &attr, overflow_later, NULL), 0);
+  char c;
+  raw_syscall3(SYS_read, pipe_fds[0], (long)&c, 1);  /* never written: the overflow ends it */
+}
+
 /* Threads named greenrun-loop: the OS threads greenrun started to run the loop. */
 static int carriers(void) {
   DIR* tasks = opendir("/proc/self/task");
@@ -232,8 +259,9 @@ int main(int argc, char** argv) {
   else if (strcmp(mode, "fsync") == 0) fsync_file();
   else if (strcmp(mode, "reuse") == 0) reuse();
   else if (strcmp(mode, "malloc") == 0) malloc_while_away();
+  else if (strcmp(mode, "overflow") == 0) overflow();
   else {
-    fprintf(stderr, "usage: %s raw_read|libc_syscall|file_lock|fsync|reuse|malloc\n", argv[0]);
+    fprintf(stderr, "usage: %s raw_read|libc_syscall|file_lock|fsync|reuse|malloc|overflow\n", argv[0]);
     return 2;
   }
   atomic_store(&finished, 1);
