@@ -133,8 +133,14 @@ void* monitor(void*) {
   Preemption& p = *g;
   p.named.store(true, std::memory_order_release);
   const Nanos handoff = handoff_threshold();
-  Nanos tick = p.slice ? p.slice / 2 : handoff / 2;
-  if (handoff && handoff / 2 < tick) tick = handoff / 2;
+  Nanos busy_tick = p.slice ? p.slice / 2 : handoff / 2;
+  if (handoff && handoff / 2 < busy_tick) busy_tick = handoff / 2;
+  // While the loop waits for events, nothing can need the monitor: after 20 such looks it looks
+  // less and less often, up to every 10 ms (as Go's sysmon does), so that an idle program does
+  // not wake a thousand times a second. The first look after it wakes up may come that late.
+  constexpr Nanos kIdleTick = 10'000'000;
+  Nanos tick = busy_tick;
+  int idle_looks = 0;
   std::uint64_t last = 0;
   Nanos since = monotonic_now();
   unsigned long long loads_seen = 0;
@@ -142,7 +148,15 @@ void* monitor(void*) {
     pause_for(tick);
     const Nanos now = monotonic_now();
     const std::uint64_t switches = __atomic_load_n(&p.hub->stats().switches, __ATOMIC_RELAXED);
-    if (switches != last || p.hub->loop_idle()) {
+    if (p.hub->loop_idle()) {
+      if (++idle_looks >= 20 && tick < kIdleTick) tick = tick * 2 < kIdleTick ? tick * 2 : kIdleTick;
+      last = switches;
+      since = now;
+      continue;
+    }
+    idle_looks = 0;
+    tick = busy_tick;
+    if (switches != last) {
       last = switches;
       since = now;
       continue;
