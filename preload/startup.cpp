@@ -19,6 +19,7 @@
 #include "observe.h"
 #include "posix_thread.h"
 #include "preemption.h"
+#include "process_shim.h"
 #include "signal_shim.h"
 #include "real.h"
 #include "thread_report.h"
@@ -75,6 +76,7 @@ void leave_ld_preload() {
 [[gnu::constructor]] void load_config_before_main() {
   if (!config().inherit) leave_ld_preload();
   rt::FdTable::note_inherited();
+  shim::note_forks();
 }
 
 // The monitor thread. GREENRUN_HANDOFF_MS: when the loop's OS thread has sat that long in a

@@ -94,14 +94,6 @@ Carrier* pop_idle() {
   return head;
 }
 
-// The kernel signal mask of OS thread `tid` (SigBlk in its status file).
-std::uint64_t kernel_mask_of(pid_t tid) {
-  char text[2048];
-  read_task_file(tid, "status", text, sizeof text);
-  const char* line = std::strstr(text, "SigBlk:");
-  return line ? std::strtoull(line + 7, nullptr, 16) : 0;
-}
-
 void on_rejoin(RemoteTask* task) {  // on the hub
   auto* t = reinterpret_cast<GreenThread*>(reinterpret_cast<char*>(task) -
                                            offsetof(GreenThread, rejoin_task));
@@ -190,6 +182,13 @@ void read_task_file(pid_t tid, const char* file, char* text, std::size_t size) {
   text[n > 0 ? n : 0] = '\0';
 }
 
+std::uint64_t kernel_signal_mask(pid_t tid) {
+  char text[2048];
+  read_task_file(tid, "status", text, sizeof text);
+  const char* line = std::strstr(text, "SigBlk:");
+  return line ? std::strtoull(line + 7, nullptr, 16) : 0;
+}
+
 SyscallSample sample_syscall(pid_t tid) {
   SyscallSample s;
   read_task_file(tid, "syscall", s.text, sizeof s.text);
@@ -269,7 +268,7 @@ bool try_handoff(Hub& hub, const SyscallSample& sample, bool (*program_code)(std
     // It saw the mark and is coming back: it has left the loop, which must move all the same.
   }
   to->left_behind = t;
-  to->mask = kernel_mask_of(from->tid);
+  to->mask = kernel_signal_mask(from->tid);
   to->asked_at = asked;
   g->runner = to;
   g->runner_tid.store(to->tid, std::memory_order_relaxed);

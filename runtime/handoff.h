@@ -35,6 +35,9 @@ inline constexpr std::uint8_t kRejoining = 3;
 // The start of /proc/self/task/<tid>/<file>, or an empty string (for the monitors).
 void read_task_file(pid_t tid, const char* file, char* text, std::size_t size);
 
+// The kernel signal mask of OS thread `tid` (SigBlk in its status file), one bit per signal.
+std::uint64_t kernel_signal_mask(pid_t tid);
+
 // What /proc/self/task/<tid>/syscall says an OS thread is doing.
 struct SyscallSample {
   char text[192] = {};   // the whole line: equal lines mean "still the same call"

@@ -198,7 +198,9 @@ void Hub::after_fork_child() {
     uv_loop_fork(&loop_);
   }
   // Their wait records (in wait lists, fd entries, mutexes) stay linked but point into leaked
-  // memory that stays mapped; ready() ignores a dead thread, so waking one is harmless.
+  // memory that stays mapped; ready() ignores a dead thread and wake_one() and wake_first()
+  // pass over one, so that nothing is handed to it. Address waits are all theirs: dropped.
+  address_waiters_.forget_all();
   while (scheduler_.has_ready()) scheduler_.next_ready()->state = ThreadState::dead;
   for (GreenThread* t = all_head_; t;) {
     GreenThread* next = t->all_next;

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "blocking_monitor.h"
+#include "diagnostics.h"
 #include "handoff.h"
 #include "hub.h"
 #include "service_thread.h"
@@ -141,6 +142,8 @@ void* monitor(void*) {
   constexpr Nanos kIdleTick = 10'000'000;
   Nanos tick = busy_tick;
   int idle_looks = 0;
+  int held_back = 0;  // preemptions due in a row that the kernel's mask held back
+  bool blocked_notice_given = false;
   std::uint64_t last = 0;
   Nanos since = monotonic_now();
   unsigned long long loads_seen = 0;
@@ -181,8 +184,20 @@ void* monitor(void*) {
       since = now;
       continue;
     }
-    if (may_preempt && p.signal && worth_signalling(tid, sample))
-      syscall(SYS_tgkill, getpid(), tid, p.signal);
+    if (!may_preempt || !p.signal || !worth_signalling(tid, sample)) continue;
+    if (kernel_signal_mask(tid) & (std::uint64_t{1} << (p.signal - 1))) {
+      // The program blocks the signal in every green thread (the OS mask is their
+      // intersection): said once, when three preemptions in a row were due and held back.
+      if (++held_back == 3 && !blocked_notice_given) {
+        blocked_notice_given = true;
+        warn(__atomic_load_n(p.hub->running_slot(), __ATOMIC_ACQUIRE),
+             "every thread blocks SIGURG: no thread is preempted while they do",
+             "leave SIGURG unblocked in one thread, or set GREENRUN_TIMESLICE=0 to say so");
+      }
+      continue;
+    }
+    held_back = 0;
+    syscall(SYS_tgkill, getpid(), tid, p.signal);
   }
   return nullptr;
 }

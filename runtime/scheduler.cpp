@@ -88,6 +88,7 @@ Wake Scheduler::wait_on(WaitList& list, Waiter& w, WaitReason reason, const void
 
 bool Scheduler::wake_one(WaitList& list, void* item) {
   Waiter* w = list.pop_front();
+  while (w && w->thread->dead()) w = list.pop_front();  // a parent's thread, in a fork child
   if (!w) return false;
   w->item = item;
   ready(w->thread);

@@ -118,18 +118,27 @@ int waitid_on(idtype_t type, id_t id, siginfo_t* info, int options) {
 }
 
 // In the child of fork: the runtime keeps only the calling green thread (Hub::after_fork_child)
-// and the pthread registry only its record. pthread_atfork handlers have already run inside the
-// real fork, in glibc's order (prepare in reverse, parent and child in registration order), on
-// the calling green thread; a child handler therefore still sees the parent's other threads as
-// parked (an unlock that hands a mutex to one of them leaves that mutex held in the child).
+// and the pthread registry only its record. Done by a pthread_atfork child handler registered
+// before main (note_forks), so before the program's own: child handlers run in registration
+// order, and one that unlocks a mutex must not hand it to a thread of the parent. The fork
+// shim does it itself if the handler did not run.
+bool child_ready = false;
+
 void after_fork_child() {
   int saved = errno;
   rt::current()->hub->after_fork_child();
   survive_fork(self());
+  child_ready = true;
   errno = saved;
 }
 
 }  // namespace
+
+void note_forks() {
+  pthread_atfork(nullptr, nullptr, [] {
+    if (rt::on_green_thread()) after_fork_child();  // a fork made by a green thread
+  });
+}
 
 pid_t wait_child(pid_t pid, int* status, int options, bool cancellable) {
   if (!rt::on_green_thread() || (options & WNOHANG) || alone())
@@ -177,8 +186,9 @@ GREENRUN_EXPORT int waitid(idtype_t type, id_t id, siginfo_t* info, int options)
 GREENRUN_EXPORT pid_t fork(void) noexcept {
   rt::FdTable::children_may_share();  // the child holds every descriptor open now
   if (!rt::on_green_thread()) return real::fork();
+  shim::child_ready = false;
   pid_t pid = real::fork();
-  if (pid == 0) shim::after_fork_child();
+  if (pid == 0 && !shim::child_ready) shim::after_fork_child();
   return pid;
 }
 

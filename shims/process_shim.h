@@ -9,4 +9,8 @@ namespace greenrun::shim {
 // hub. A cancellation point when `cancellable`. Returns what waitpid returns, errno set.
 pid_t wait_child(pid_t pid, int* status, int options, bool cancellable);
 
+// Before main (the preload's constructor): registers the runtime's fork child handler ahead of
+// any the program registers.
+void note_forks();
+
 }  // namespace greenrun::shim

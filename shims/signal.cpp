@@ -269,12 +269,9 @@ bool preempt_with(int sig, void (*handler)(siginfo_t*, void*)) {
   on_preempt = handler;
   preempting = sig;
   if (arm(sig, current, nullptr) != 0) return false;
-  sigset_t os;
-  if (real::pthread_sigmask(SIG_BLOCK, nullptr, &os) == 0 && sigismember(&os, sig) == 1) {
-    preempt_notice_given = true;  // blocked since before the first thread (and inherited)
-    rt::warn(rt::current(), "every thread blocks SIGURG: no thread is preempted while they do",
-             "leave SIGURG unblocked in one thread, or set GREENRUN_TIMESLICE=0 to say so");
-  }
+  // A program that blocks the signal in every thread is told so by the monitor, when a
+  // preemption is due and the kernel holds the signal back (preemption.cpp): the mask at any
+  // one moment says little (Perl blocks nearly everything around each pthread_create).
   return true;
 }
 
@@ -328,11 +325,6 @@ void apply_os_mask() {
     for (int sig = 1; sig < NSIG; ++sig)
       if (!sigismember(&m, sig)) sigdelset(&os, sig);
   });
-  if (preempting && sigismember(&os, preempting) == 1 && !preempt_notice_given) {
-    preempt_notice_given = true;  // the kernel then holds the monitor's signal back
-    rt::warn(rt::current(), "every thread blocks SIGURG: no thread is preempted while they do",
-             "leave SIGURG unblocked in one thread, or set GREENRUN_TIMESLICE=0 to say so");
-  }
   unmasking.store(rt::current());
   real::pthread_sigmask(SIG_SETMASK, &os, nullptr);  // delivers what it unblocks, to us
   unmasking.store(nullptr);

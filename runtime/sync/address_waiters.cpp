@@ -38,10 +38,15 @@ GreenThread* AddressWaiters::wake_first(const void* address) {
   auto it = lists_.find(address);
   if (it == lists_.end()) return nullptr;
   Waiter* w = it->second.pop_front();
+  // A dead waiter (a thread of the parent, in a fork child) would take a hand-over with it.
+  while (w && w->thread->dead()) w = it->second.pop_front();
   if (it->second.empty()) lists_.erase(it);
+  if (!w) return nullptr;
   current()->hub->scheduler().ready(w->thread);
   return w->thread;
 }
+
+void AddressWaiters::forget_all() { lists_.clear(); }
 
 std::size_t AddressWaiters::move(const void* from, const void* to, std::size_t count) {
   auto it = lists_.find(from);

@@ -23,6 +23,8 @@ class AddressWaiters {
   // Wakes the oldest waiter of `address` and returns its thread (nullptr if none), so the
   // caller can hand it ownership before it runs.
   GreenThread* wake_first(const void* address);
+  // In a fork child: every waiter belongs to a thread that did not survive the fork.
+  void forget_all();
   // Moves up to `count` waiters (after the woken ones) from one address to another (requeue).
   std::size_t move(const void* from, const void* to, std::size_t count);
   bool has_waiters(const void* address) const { return lists_.count(address) != 0; }

@@ -1,7 +1,7 @@
 /* A program that takes greenrun's preemption signal (SIGURG) for itself: mode "handler" installs
  * its own handler for it (and must get its signals), mode "blocked" blocks it in every thread.
  * Either way it runs as it would without preemption, and greenrun says once, on stderr, that no
- * thread is preempted. */
+ * thread is preempted (for "blocked", once preemptions fall due: the workers compute). */
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,8 +15,13 @@ static void on_urgent(int sig) {
   urgent = 1;
 }
 
+/* Sleeps, then computes for 100 ms without parking: a preemption falls due, which the
+ * handler or the mask keeps from happening. */
 static void* worker(void* arg) {
   usleep(20000);
+  int64_t end = mono_ns() + 100 * 1000000LL;
+  while (mono_ns() < end) {
+  }
   return arg;
 }
 
