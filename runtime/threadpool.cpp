@@ -7,6 +7,7 @@
 #include "threadpool.h"
 
 #include <pthread.h>
+#include <sys/prctl.h>
 
 #include <cerrno>
 
@@ -50,6 +51,7 @@ void finish(RemoteTask* task) {  // on the hub's OS thread
 }
 
 void* worker(void*) {
+  prctl(PR_SET_NAME, "greenrun-pool");  // greenrun's own, for anyone listing the threads
   Pool& p = pool();
   pthread_mutex_lock(&p.lock);
   for (;;) {
