@@ -1,7 +1,7 @@
 /* 200 threads each resolve "localhost" port 80 (AF_UNSPEC, SOCK_STREAM) at the same moment and
  * describe their sorted results. Every description must be the same: it is printed once, with
- * the number of threads that agreed. Under the preload the lookups run on libuv's threadpool
- * (PROPERTY os_threads_after_lookups: the pool's threads, checked to be there). */
+ * the number of threads that agreed. Under the preload the lookups run on greenrun's pool
+ * (PROPERTY lookup_pool_threads: its threads, named greenrun-pool, checked to be there). */
 #include "progs.h"  /* first: it defines _GNU_SOURCE */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -73,6 +73,6 @@ int main(void) {
   printf("getaddrinfo(\"localhost\", \"80\", AF_UNSPEC, SOCK_STREAM) in %d threads:\n%s",
          kThreads, results[0]);
   printf("%d of %d threads agreed\n", agreed, kThreads);
-  property("os_threads_after_lookups", os_thread_count());
+  property("lookup_pool_threads", named_thread_count("greenrun-pool"));
   return 0;
 }

@@ -86,13 +86,31 @@ static inline void progs_fail(const char* file, int line, const char* what, long
  * lookup pool, the blocking watchdog: named "greenrun-..."), which run none of the program's
  * code. Natively there are none. */
 static inline int progs_is_runtime_thread(const char* tid) {
-  char path[64], name[32] = "";
+  char path[300], name[32] = "";
   snprintf(path, sizeof path, "/proc/self/task/%s/comm", tid);
   FILE* f = fopen(path, "r");
   if (!f) return 0;
   if (!fgets(name, sizeof name, f)) name[0] = '\0';
   fclose(f);
   return strncmp(name, "greenrun-", 9) == 0;
+}
+
+/* OS threads whose name (comm) starts with `prefix`, e.g. greenrun's lookup pool. */
+static inline int named_thread_count(const char* prefix) {
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return -1;
+  int n = 0;
+  struct dirent* e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    char path[300], name[32] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+    FILE* f = fopen(path, "r");
+    if (f && fgets(name, sizeof name, f) && strncmp(name, prefix, strlen(prefix)) == 0) ++n;
+    if (f) fclose(f);
+  }
+  closedir(d);
+  return n;
 }
 
 /* OS threads running this program's code right now (entries of /proc/self/task, less
