@@ -142,7 +142,7 @@ void* monitor(void*) {
   constexpr Nanos kIdleTick = 10'000'000;
   Nanos tick = busy_tick;
   int idle_looks = 0;
-  int held_back = 0;  // preemptions due in a row that the kernel's mask held back
+  Nanos held_back_since = 0;  // since when due preemptions were held back by the kernel's mask
   bool blocked_notice_given = false;
   std::uint64_t last = 0;
   Nanos since = monotonic_now();
@@ -187,8 +187,11 @@ void* monitor(void*) {
     if (!may_preempt || !p.signal || !worth_signalling(tid, sample)) continue;
     if (kernel_signal_mask(tid) & (std::uint64_t{1} << (p.signal - 1))) {
       // The program blocks the signal in every green thread (the OS mask is their
-      // intersection): said once, when three preemptions in a row were due and held back.
-      if (++held_back == 3 && !blocked_notice_given) {
+      // intersection): said once, when preemptions were due and held back for a whole second
+      // (Perl blocks every signal in each new thread until it runs: a burst of thread creations
+      // holds preemption back for a while, which is not worth a notice).
+      if (!held_back_since) held_back_since = now;
+      if (now - held_back_since >= 1'000'000'000 && !blocked_notice_given) {
         blocked_notice_given = true;
         warn(__atomic_load_n(p.hub->running_slot(), __ATOMIC_ACQUIRE),
              "every thread blocks SIGURG: no thread is preempted while they do",
@@ -196,7 +199,7 @@ void* monitor(void*) {
       }
       continue;
     }
-    held_back = 0;
+    held_back_since = 0;
     syscall(SYS_tgkill, getpid(), tid, p.signal);
   }
   return nullptr;
