@@ -34,6 +34,9 @@
 #include "thread_pointer.h"
 #include "tls_block.h"
 
+extern "C" void* __libc_malloc(std::size_t size);  // glibc's own malloc, whatever is preloaded
+extern "C" void __libc_free(void* block);
+
 namespace greenrun::rt {
 
 struct Carrier {
@@ -105,6 +108,8 @@ void on_rejoin(RemoteTask* task) {  // on the hub
   t->hub->remove_external_waker();
 }
 
+void add_spare_carrier();
+
 // On carrier `c`: runs the loop until a thread that was left behind on `c` comes back.
 void take_loop(Carrier* c) {
   Hub& hub = *g->hub;
@@ -116,6 +121,10 @@ void take_loop(Carrier* c) {
     hub.add_external_waker();
   }
   hub.bind_to_this_os_thread(c->malloc_state);
+  if (!g->idle.load(std::memory_order_acquire)) {  // a spare for the next hand-off
+    RuntimeCall runtime;
+    add_spare_carrier();
+  }
   const Nanos took = monotonic_now() - c->asked_at;
   Nanos longest = g->longest.load(std::memory_order_relaxed);
   while (took > longest && !g->longest.compare_exchange_weak(longest, took)) {
@@ -151,23 +160,28 @@ void* pool_carrier(void* arg) {
   prctl(PR_SET_NAME, "greenrun-loop");  // greenrun's, though it runs green threads
   c->tid = static_cast<pid_t>(syscall(SYS_gettid));
   c->tls = read_thread_pointer();
-  std::free(std::malloc(1));  // this thread's tcache exists from now on
+  // This thread's glibc tcache exists from now on. glibc's own entry points: an allocator the
+  // program preloads (jemalloc) has locks that green threads take through the shims' emulation,
+  // which a native thread running at the same time must not touch.
+  __libc_free(__libc_malloc(1));
   install_overflow_handler();  // a green thread's stack overflow is reported here too
   tls::read_malloc_state(c->tls, c->malloc_state);
   idle_loop(c);
 }
 
-// An idle carrier, started if there is none (up to kMaxCarriers); nullptr when none can be had.
-Carrier* idle_carrier() {
-  if (Carrier* c = pop_idle()) return c;
+// Starts one more carrier (up to kMaxCarriers), on the OS thread that runs the loop: never from
+// the monitor, since pthread_create allocates, and an allocator the program preloads has locks
+// that green threads hold through the shims' emulation, which a native thread running beside
+// them must not take.
+void add_spare_carrier() {
   int n = g->count.load(std::memory_order_relaxed);
-  if (n >= kMaxCarriers) return nullptr;
-  Carrier* c = &g->carriers[n];
+  if (n >= kMaxCarriers) return;
   g->count.store(n + 1, std::memory_order_relaxed);
-  if (start_service_thread(&pool_carrier, c) != 0) return nullptr;
-  while (!c->waiting.load(std::memory_order_acquire)) sched_yield();
-  return pop_idle();
+  start_service_thread(&pool_carrier, &g->carriers[n]);  // it pushes itself idle
 }
+
+// An idle carrier, or nullptr (the next look tries again: a spare is being started).
+Carrier* idle_carrier() { return pop_idle(); }
 
 }  // namespace
 
@@ -235,6 +249,7 @@ int enable_handoff(Hub& hub, Nanos threshold) {
   h->count.store(1, std::memory_order_relaxed);
   h->runner = &first;
   g = h;
+  add_spare_carrier();  // on the loop's OS thread, before the program has threads
   return 0;
 }
 
