@@ -83,7 +83,8 @@ void leave_ld_preload() {
 // system call the program made itself (a raw futex, a disk read), the loop moves to another OS
 // thread. GREENRUN_TIMESLICE: a thread that runs a whole slice without switching is preempted,
 // with SIGURG as Go does (ignored by default, rarely used). A program that handles SIGURG
-// itself keeps it, and is told once that nothing is preempted then.
+// itself keeps it, and is told once that nothing is preempted then. In every mode the monitor
+// names the threads no pthread_create made (runtime/foreign_threads.h).
 constexpr int kPreemptSignal = SIGURG;
 
 void start_monitor(rt::Hub& hub) {
@@ -99,7 +100,7 @@ void start_monitor(rt::Hub& hub) {
              "set GREENRUN_TIMESLICE=0 to say so");
     slice = 0;
   }
-  if (!slice && !rt::handoff_threshold()) return;
+  // With neither, the monitor still runs, every 100 ms, to name threads made by raw clones.
   if (rt::start_preemption(hub, slice, slice ? kPreemptSignal : 0) != 0)
     rt::warn(hub.root(), "cannot start the monitor thread (GREENRUN_TIMESLICE, GREENRUN_HANDOFF_MS)",
              "check the limit on threads (ulimit -u)");

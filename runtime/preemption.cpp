@@ -19,6 +19,7 @@
 
 #include "blocking_monitor.h"
 #include "diagnostics.h"
+#include "foreign_threads.h"
 #include "handoff.h"
 #include "hub.h"
 #include "service_thread.h"
@@ -134,6 +135,12 @@ void* monitor(void*) {
   Preemption& p = *g;
   p.named.store(true, std::memory_order_release);
   const Nanos handoff = handoff_threshold();
+  if (!p.slice && !handoff) {  // nothing to preempt or hand off: it only looks for raw clones
+    for (;;) {
+      pause_for(kForeignThreadsPeriod);
+      look_for_foreign_threads(monotonic_now());
+    }
+  }
   Nanos busy_tick = p.slice ? p.slice / 2 : handoff / 2;
   if (handoff && handoff / 2 < busy_tick) busy_tick = handoff / 2;
   // While the loop waits for events, nothing can need the monitor: after 20 such looks it looks
@@ -150,6 +157,7 @@ void* monitor(void*) {
   for (;;) {
     pause_for(tick);
     const Nanos now = monotonic_now();
+    look_for_foreign_threads(now);  // reads the thread list every 100 ms (foreign_threads.h)
     const std::uint64_t switches = __atomic_load_n(&p.hub->stats().switches, __ATOMIC_RELAXED);
     if (p.hub->loop_idle()) {
       if (++idle_looks >= 20 && tick < kIdleTick) tick = tick * 2 < kIdleTick ? tick * 2 : kIdleTick;
@@ -242,10 +250,9 @@ bool preemption_available(const char** why) {
 int start_preemption(Hub& hub, Nanos slice, int signal) {
   if (g) return -EALREADY;
   if (slice > 0 && !preemption_available(nullptr)) return -ENOTSUP;
-  if (slice <= 0) {  // the monitor for hand-off alone
+  if (slice <= 0) {  // the monitor for hand-off alone, or (without it) for raw clones alone
     slice = 0;
     signal = 0;
-    if (!handoff_threshold()) return -ENOTSUP;
   }
   RuntimeCall runtime;  // pthread_create and friends must reach libc
   auto* p = new Preemption();

@@ -22,9 +22,10 @@ class Hub;
 bool preemption_available(const char** why);
 
 // Starts the monitor for `hub` with time slice `slice`, signalling with `signal`; with slice 0
-// nothing is preempted and the monitor only hands the loop off (enable_handoff first). Call
-// once, on the hub's OS thread; the caller has routed `signal` to on_preemption_signal().
-// Returns 0 or a negative errno.
+// nothing is preempted and the monitor only hands the loop off (enable_handoff first), or
+// without a hand-off either, only looks for threads made by raw clones (foreign_threads.h),
+// which it does in every mode. Call once, on the hub's OS thread; the caller has routed
+// `signal` to on_preemption_signal(). Returns 0 or a negative errno.
 int start_preemption(Hub& hub, Nanos slice, int signal);
 
 // In the child of fork, on the surviving thread: a monitor for the child's own hub.
