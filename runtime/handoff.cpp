@@ -17,6 +17,7 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -177,7 +178,10 @@ void add_spare_carrier() {
   int n = g->count.load(std::memory_order_relaxed);
   if (n >= kMaxCarriers) return;
   g->count.store(n + 1, std::memory_order_relaxed);
-  start_service_thread(&pool_carrier, &g->carriers[n]);  // it pushes itself idle
+  Carrier* c = &g->carriers[n];
+  if (start_service_thread(&pool_carrier, c) != 0) return;
+  // Until it has its name, a program listing its threads would take it for one of its own.
+  while (!c->waiting.load(std::memory_order_acquire)) sched_yield();
 }
 
 // An idle carrier, or nullptr (the next look tries again: a spare is being started).
