@@ -198,6 +198,72 @@ class Case:
         return native, preload
 
 
+# ---- servers in the background ----
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """A server started in a session of its own, its output in temporary files. With
+    `count_threads`, its OS threads (program_threads) are counted every 20 ms while it runs and
+    the Run's peak_threads is the most seen."""
+
+    def __init__(self, label, argv, env, cwd=None, count_threads=False):
+        self.label = label
+        self.started = time.monotonic()
+        self.out, self.err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        self.child = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                      stdout=self.out, stderr=self.err, start_new_session=True)
+        self.peak = 0 if count_threads else None
+        self.counting = count_threads
+        self.counter = threading.Thread(target=self._count, daemon=True)
+        if count_threads:
+            self.counter.start()
+
+    def _count(self):
+        while self.counting and self.child.poll() is None:
+            self.peak = max(self.peak, program_threads(self.child.pid) or 0)
+            time.sleep(0.02)
+
+    def running(self):
+        return self.child.poll() is None
+
+    def finish(self, timeout):
+        """Waits `timeout` seconds for the server to exit, kills its session if it has not,
+        and returns the Run."""
+        killed = False
+        try:
+            self.child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            killed = True
+        kill_group(self.child)  # the server, if it is still there, and anything it started
+        self.child.wait()
+        if self.counting:
+            self.counting = False
+            self.counter.join()
+        self.out.seek(0)
+        self.err.seek(0)
+        r = Run(self.label, self.out.read().decode(errors="replace"),
+                self.err.read().decode(errors="replace"), self.child.returncode,
+                time.monotonic() - self.started, killed, self.peak)
+        self.out.close()
+        self.err.close()
+        return r
+
+
+def wait_until(ready, daemon, seconds):
+    """Calls ready() every 50 ms until it is true (True), `daemon` ends or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and daemon.running():
+        if ready():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def require(program, package):
     # Daemons live in /usr/sbin, which an unprivileged user's PATH may lack.
     path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")

@@ -254,12 +254,6 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def fetch(port, path, timeout):
     """One request on a new connection; True when the backend's answer came back whole."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -427,48 +421,6 @@ def case_node_dns(c):
 
 
 # ---- daemons: redis-server and rsyslogd ----
-
-class Daemon:
-    """A server started in a session of its own, its output in temporary files."""
-
-    def __init__(self, label, argv, env):
-        self.label = label
-        self.started = time.monotonic()
-        self.out, self.err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-        self.child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=self.out,
-                                      stderr=self.err, start_new_session=True)
-
-    def running(self):
-        return self.child.poll() is None
-
-    def finish(self, timeout):
-        """Waits `timeout` seconds for the server to exit, kills its session if it has not,
-        and returns the Run."""
-        killed = False
-        try:
-            self.child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            killed = True
-        kill_group(self.child)  # the server, if it is still there, and anything it started
-        self.child.wait()
-        self.out.seek(0)
-        self.err.seek(0)
-        r = Run(self.label, self.out.read().decode(errors="replace"),
-                self.err.read().decode(errors="replace"), self.child.returncode,
-                time.monotonic() - self.started, killed)
-        self.out.close()
-        self.err.close()
-        return r
-
-
-def wait_until(ready, daemon, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and daemon.running():
-        if ready():
-            return True
-        time.sleep(0.05)
-    return False
-
 
 def redis_ping(port):
     try:

@@ -18,67 +18,7 @@ import threading
 from compat_kit import *  # noqa: F401,F403  (Run, Case, run, require, diff, kill_group, ...)
 
 
-# ---- helpers: free ports, servers in the background, their threads ----
-
-def free_port(host="127.0.0.1"):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A server started in a session of its own, its output in temporary files; its OS
-    threads (program_threads) are counted every 20 ms while it runs."""
-
-    def __init__(self, label, argv, env, cwd=None):
-        self.label = label
-        self.started = time.monotonic()
-        self.out, self.err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-        self.child = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                      stdout=self.out, stderr=self.err, start_new_session=True)
-        self.peak = 0
-        self.counting = True
-        self.counter = threading.Thread(target=self._count, daemon=True)
-        self.counter.start()
-
-    def _count(self):
-        while self.counting and self.child.poll() is None:
-            self.peak = max(self.peak, program_threads(self.child.pid) or 0)
-            time.sleep(0.02)
-
-    def running(self):
-        return self.child.poll() is None
-
-    def finish(self, timeout):
-        """Waits `timeout` seconds for the server to exit, kills its session if it has not,
-        and returns the Run."""
-        killed = False
-        try:
-            self.child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            killed = True
-        kill_group(self.child)  # the server, if it is still there, and anything it started
-        self.child.wait()
-        self.counting = False
-        self.counter.join()
-        self.out.seek(0)
-        self.err.seek(0)
-        r = Run(self.label, self.out.read().decode(errors="replace"),
-                self.err.read().decode(errors="replace"), self.child.returncode,
-                time.monotonic() - self.started, killed, self.peak)
-        self.out.close()
-        self.err.close()
-        return r
-
-
-def wait_until(ready, server, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and server.running():
-        if ready():
-            return True
-        time.sleep(0.05)
-    return False
-
+# ---- helpers (free_port, Daemon and wait_until are compat_kit's) ----
 
 def can_connect(host, port):
     try:
@@ -306,8 +246,9 @@ def memcached_start(c, label, memcached, env):
     """memcached -t 4 on a free port of 127.0.0.1 in `env`. Returns (Server, port), the
     Server None when it did not accept a connection within 5 s (a failure recorded)."""
     port = free_port()
-    server = Server(label, [memcached, "-t", str(MC_THREADS), "-l", "127.0.0.1", "-p", str(port),
-                            "-U", "0", "-m", "256", "-c", "1024", "-u", user_name()], env)
+    server = Daemon(label, [memcached, "-t", str(MC_THREADS), "-l", "127.0.0.1", "-p", str(port),
+                            "-U", "0", "-m", "256", "-c", "1024", "-u", user_name()], env,
+                    count_threads=True)
     if not wait_until(lambda: can_connect("127.0.0.1", port), server, 5):
         c.fail(f"{label}: did not accept a connection within 5 s{wrong_case(label)}")
         c.runs.append(server.finish(timeout=0))
@@ -521,8 +462,9 @@ class Nginx:
         self.address = address
         self.prefix, self.config = nginx_config(directory, re.sub(r"\W+", "-", label),
                                                 address, self.port, www, debug)
-        self.server = Server(run_label or f"nginx aio threads: {label}",
-                             [nginx, "-p", self.prefix, "-c", self.config, "-e", "stderr"], env)
+        self.server = Daemon(run_label or f"nginx aio threads: {label}",
+                             [nginx, "-p", self.prefix, "-c", self.config, "-e", "stderr"], env,
+                             count_threads=True)
         self.up = wait_until(lambda: can_connect(address, self.port), self.server, 5)
         if not self.up:
             c.fail(f"{self.server.label}: did not accept a connection within 5 s"
