@@ -184,9 +184,6 @@ void add_spare_carrier() {
   while (!c->waiting.load(std::memory_order_acquire)) sched_yield();
 }
 
-// An idle carrier, or nullptr (the next look tries again: a spare is being started).
-Carrier* idle_carrier() { return pop_idle(); }
-
 }  // namespace
 
 void read_task_file(pid_t tid, const char* file, char* text, std::size_t size) {
@@ -269,7 +266,7 @@ bool try_handoff(Hub& hub, const SyscallSample& sample, bool (*program_code)(std
   if (!t->in_blocking_call.load(std::memory_order_relaxed) && !program_code(sample.pc))
     return false;
   const Nanos asked = monotonic_now();
-  Carrier* to = idle_carrier();
+  Carrier* to = pop_idle();  // none: the next look tries again (a spare is being started)
   if (!to) return false;
   Carrier* from = g->runner;
   t->away_on = from;
