@@ -270,53 +270,34 @@ def fetch(port, path, timeout):
 def haproxy_run(c, label, haproxy, config, port, env):
     """Starts haproxy, sends the requests from HAPROXY_CLIENTS native threads (for at most
     6 s), soft-stops it with SIGUSR1 and returns (Run, requests that succeeded)."""
-    start = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen([haproxy, "-db", "-f", config], env=env, stdin=subprocess.DEVNULL,
-                                 stdout=out, stderr=err, start_new_session=True)
-        ready = False
-        deadline = time.monotonic() + 5
-        while not ready and time.monotonic() < deadline and child.poll() is None:
-            ready = fetch(port, "/ready", 1)
-            if not ready:
-                time.sleep(0.05)
-        succeeded = 0
-        if ready:
-            lock = threading.Lock()
-            counts = [0]
-            stop_at = time.monotonic() + 6
+    daemon = Daemon(label, [haproxy, "-db", "-f", config], env, count_threads=True)
+    succeeded = 0
+    if wait_until(lambda: fetch(port, "/ready", 1), daemon, 5):
+        lock = threading.Lock()
+        counts = [0]
+        stop_at = time.monotonic() + 6
 
-            def client(k):
-                good = 0
-                for n in range(k, HAPROXY_REQUESTS, HAPROXY_CLIENTS):
-                    if time.monotonic() > stop_at:
-                        break
-                    good += fetch(port, f"/request/{n}", 2)
-                with lock:
-                    counts[0] += good
+        def client(k):
+            good = 0
+            for n in range(k, HAPROXY_REQUESTS, HAPROXY_CLIENTS):
+                if time.monotonic() > stop_at:
+                    break
+                good += fetch(port, f"/request/{n}", 2)
+            with lock:
+                counts[0] += good
 
-            clients = [threading.Thread(target=client, args=(k,)) for k in range(HAPROXY_CLIENTS)]
-            for t in clients:
-                t.start()
-            for t in clients:
-                t.join()
-            succeeded = counts[0]
-        else:
-            c.fail(f"{label}: haproxy did not answer a first request within 5 s")
-        # Soft stop: haproxy finishes its connections and exits with status 0.
-        killed = False
-        if child.poll() is None:
-            child.send_signal(signal.SIGUSR1)
-            try:
-                child.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                killed = True
-                kill_group(child)
-                child.wait()
-        out.seek(0)
-        err.seek(0)
-        r = Run(label, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                child.returncode, time.monotonic() - start, killed)
+        clients = [threading.Thread(target=client, args=(k,)) for k in range(HAPROXY_CLIENTS)]
+        for t in clients:
+            t.start()
+        for t in clients:
+            t.join()
+        succeeded = counts[0]
+    else:
+        c.fail(f"{label}: haproxy did not answer a first request within 5 s")
+    # Soft stop: haproxy finishes its connections and exits with status 0.
+    if daemon.running():
+        daemon.child.send_signal(signal.SIGUSR1)
+    r = daemon.finish(timeout=3)
     c.runs.append(r)
     return r, succeeded
 
@@ -331,7 +312,7 @@ def case_haproxy(c):
             config = os.path.join(tmp, "haproxy.cfg")
             with open(config, "w") as f:
                 f.write(f"""global
-  nbthread 2
+  nbthread 4
   maxconn 1000
 defaults
   mode http
@@ -363,8 +344,8 @@ backend back
                f"natively {native_ok}")
     if preload.killed or preload.status != native.status:
         c.fail(f"{preload.label}: {preload.describe()} after SIGUSR1, natively {native.describe()}")
-    # nbthread 2: one thread besides main.
-    c.check_green(preload, min_threads=1)
+    # nbthread 4: three threads besides main.
+    c.check_green(preload, min_threads=3)
 
 
 # ---- Python talking to children through pipes ----
@@ -443,7 +424,7 @@ REDIS_PROGRESS = re.compile(rb"rps=([0-9.]+)|requests per second")
 REDIS_STALL = 5  # seconds of progress reports that all say rps=0.0
 
 
-def run_redis_benchmark(label, argv, env, timeout):
+def run_redis_benchmark(label, argv, env, timeout, count_threads=False):
     """Runs redis-benchmark -q, killing it after `timeout` seconds or as soon as it has
     reported no progress for REDIS_STALL seconds (a server that stopped answering: on a loaded
     machine the whole run may be slow, but never at a standstill). -q rewrites a progress line
@@ -464,7 +445,10 @@ def run_redis_benchmark(label, argv, env, timeout):
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     killed, note = False, ""
+    peak = 0 if count_threads else None
     while child.poll() is None:
+        if count_threads:
+            peak = max(peak, program_threads(child.pid) or 0)
         now = time.monotonic()
         if now - start > timeout or now - last_progress[0] > REDIS_STALL:
             killed = True
@@ -473,14 +457,14 @@ def run_redis_benchmark(label, argv, env, timeout):
             kill_group(child)
             child.wait()
             break
-        time.sleep(0.1)
+        time.sleep(0.02 if count_threads else 0.1)
     reader.join(5)
     err = child.stderr.read()
     text = b"".join(out).decode(errors="replace")
     text = "\n".join([part for part in line.split("\r") if part.strip()][-1].rstrip()
                      for line in text.split("\n") if line.strip())
     return Run(label + note, text, err.decode(errors="replace"), child.returncode,
-               time.monotonic() - start, killed)
+               time.monotonic() - start, killed, peak)
 
 
 def redis_benchmark_run(c, label, env, directory):
@@ -491,20 +475,22 @@ def redis_benchmark_run(c, label, env, directory):
     benchmark = require("redis-benchmark", "redis-tools")
     cli = require("redis-cli", "redis-tools")
     port = free_port()
-    daemon = Daemon(f"{label}: redis-server --io-threads 2",
-                    redis_server_argv(server, port, directory, "--io-threads", "2"), env)
+    daemon = Daemon(f"redis-server --io-threads 2: {label}",
+                    redis_server_argv(server, port, directory, "--io-threads", "2"), env,
+                    count_threads=True)
     bench, rates = None, {}
     try:
         if not wait_until(lambda: redis_ping(port), daemon, 5):
             c.fail(f"{label}: redis-server did not answer PING within 5 s")
         else:
-            bench = run_redis_benchmark(f"{label}: redis-benchmark (native client)",
+            bench = run_redis_benchmark(f"redis-benchmark (native client) against the {label} "
+                                        "server",
                                         [benchmark, "-h", "127.0.0.1", "-p", str(port), "-n",
                                          str(REDIS_REQUESTS), "-c", "50", "-t", "set,get", "-q"],
                                         c.native_env, timeout=60)
             c.runs.append(bench)
             rates = {k: float(v) for k, v in REDIS_RATE.findall(bench.stdout)}
-            c.runs.append(run(f"{label}: redis-cli shutdown nosave (native client)",
+            c.runs.append(run(f"redis-cli shutdown nosave (native client) to the {label} server",
                               [cli, "-h", "127.0.0.1", "-p", str(port), "shutdown", "nosave"],
                               c.native_env, timeout=3))
     finally:
@@ -517,11 +503,12 @@ def case_redis_server(c):
     results = {}
     with tempfile.TemporaryDirectory(prefix="greenrun-redis-") as tmp:
         for label, env in (("native", c.native_env), ("preload", c.preload_env)):
-            results[label] = redis_benchmark_run(c, f"redis {label}", env, tmp)
+            results[label] = redis_benchmark_run(c, label, env, tmp)
     for label, (server, bench, rates) in results.items():
         wrong_case = " (the case itself is wrong on this machine)" if label == "native" else ""
         shown = ", ".join(f"{k} {v:.0f}/s" for k, v in sorted(rates.items())) or "no rates"
         print(f"redis {label}: redis-benchmark {shown}")
+        c.note(f"{label} server: {shown}")
         if bench and (bench.killed or bench.status != 0):
             c.fail(f"{bench.label}: {bench.describe()}, expected exit 0{wrong_case}")
         for command in ("SET", "GET"):
@@ -558,7 +545,7 @@ def case_redis_benchmark_threads(c):
                         str(REDIS_REQUESTS), "-c", "50", "-t", "set,get", "-q"]
                 for label, env in (("native", c.native_env), ("preload", c.preload_env)):
                     runs[label] = run_redis_benchmark(f"redis-benchmark --threads 4: {label}",
-                                                      argv, env, timeout=30)
+                                                      argv, env, timeout=30, count_threads=True)
                     c.runs.append(runs[label])
                 c.runs.append(run("redis-cli shutdown nosave (native)",
                                   [cli, "-h", "127.0.0.1", "-p", str(port), "shutdown",
@@ -570,6 +557,7 @@ def case_redis_benchmark_threads(c):
         rates = {k: float(v) for k, v in REDIS_RATE.findall(r.stdout)}
         shown = ", ".join(f"{k} {v:.0f}/s" for k, v in sorted(rates.items())) or "no rates"
         print(f"{r.label}: {shown} in {r.seconds:.2f} s")
+        c.note(f"{label}: {shown}")
         if r.killed or r.status != 0:
             c.fail(f"{r.label}: {r.describe()}, expected exit 0{wrong_case}")
         for command in ("SET", "GET"):
@@ -607,7 +595,8 @@ def case_redis_cli(c):
                 steps = [(["SET", "greenrun:key", value], "OK\n"),
                          (["GET", "greenrun:key"], value + "\n")]
                 for args, want in steps:
-                    r = run(f"redis-cli {args[0]}: {label}", base + args, env, timeout=10)
+                    r = run(f"redis-cli {args[0]}: {label}", base + args, env, timeout=10,
+                            count_threads=True)
                     c.runs.append(r)
                     if r.killed or r.status != 0 or r.stdout != want or r.stderr:
                         c.fail(f"{r.label}: {r.describe()}, printed {r.stdout!r} and "
@@ -615,6 +604,8 @@ def case_redis_cli(c):
         finally:
             daemon.child.terminate()
             c.runs.append(daemon.finish(timeout=3))
+    c.note("a single-threaded client linked with jemalloc: nothing to turn green, only the "
+           "allocator and the socket calls under the preload")
 
 
 def free_udp_port():
@@ -638,7 +629,8 @@ module(load="imudp")
 input(type="imudp" address="127.0.0.1" port="{port}")
 *.* action(type="omfile" file="{messages}")
 """)
-    daemon = Daemon(f"rsyslogd: {label}", [rsyslogd, "-n", "-f", config, "-i", pid_file], env)
+    daemon = Daemon(f"rsyslogd: {label}", [rsyslogd, "-n", "-f", config, "-i", pid_file], env,
+                    count_threads=True)
     marker = f"greenrun-rsyslog-{label}-{os.getpid()}"
     seconds = None
     try:
