@@ -1,11 +1,11 @@
-// GREENRUN_* settings, read once before main. A malformed value stops the program with a
-// one-line message and exit status 2: a silent default would hide the mistake. In secure
-// execution (setuid, AT_SECURE) no setting that opens or names a file is honoured
-// (GREENRUN_STATS=/path is ignored with one line there); a new one that does must check
-// secure_execution().
-// GREENRUN_STATS=1 prints the table on stderr in the top greenrun process only: not in a
-// process whose parent runs greenrun with GREENRUN_STATS=1 (lineage.h), nor in a fork of the
-// top one (a different pid). GREENRUN_STATS=/path/%p gives every process its own file.
+// GREENRUN_* settings, read once before main (what each accepts is settings.h's, shared with the
+// launcher). A malformed value stops the program with one line and exit status 2: a silent
+// default would hide the mistake. In secure execution (setuid, AT_SECURE) no setting that opens
+// or names a file is honoured (GREENRUN_STATS=/path is ignored with one line); a new one that
+// does must check secure_execution().
+// GREENRUN_STATS=1 and GREENRUN_REUSEPORT=1 belong to the top greenrun process only, not to one
+// whose parent runs greenrun with the same setting (lineage.h): a program's children print no
+// table and bind as natively. A fork of the top one binds as it does, but prints no table.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -23,6 +23,7 @@ struct Config {
   std::string stats_path;               // GREENRUN_STATS=/path: to this file (%p: the pid)
   int stats_pid = 0;                    // GREENRUN_STATS=1: the one process that prints it
   bool own_tls = true;                  // GREENRUN_TLS: own (exact) or shared (opt-in)
+  bool reuseport = false;               // GREENRUN_REUSEPORT: SO_REUSEPORT at bind (--workers)
 };
 
 // True when the kernel asks for secure execution (getauxval(AT_SECURE)): setuid/setgid and
@@ -31,13 +32,5 @@ bool secure_execution();
 
 // Parsed on first use (our constructor makes that happen before main).
 const Config& config();
-
-// Parses "<digits>[K|M|G][i][B]" (case-insensitive, powers of 1024) into bytes; false when it
-// is not a size or overflows.
-bool parse_size(const char* text, std::size_t& bytes);
-
-// Parses "QUIT", "SIGQUIT", "sigusr1", "RTMIN+2" or a number into a signal number that can be
-// caught, and "none" into 0; false for anything else (KILL and STOP cannot be caught).
-bool parse_signal(const char* text, int& signal);
 
 }  // namespace greenrun::preload

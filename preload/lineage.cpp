@@ -1,5 +1,5 @@
-// The parent check for GREENRUN_STATS=1 (see lineage.h). Runs before main, on the real libc
-// calls.
+// The parent check for GREENRUN_STATS=1 and GREENRUN_REUSEPORT=1 (see lineage.h). Runs before
+// main, on the real libc calls.
 #include "lineage.h"
 
 #include <dlfcn.h>
@@ -51,13 +51,18 @@ std::string our_maps_suffix() {
 
 }  // namespace
 
-bool parent_prints_stats() {
+bool parent_started_with(const char* assignment) {
   const int saved_errno = errno;
   const std::string parent = "/proc/" + std::to_string(getppid());
-  bool prints = file_contains(parent + "/maps", our_maps_suffix(), '\n') &&
-                file_contains(parent + "/environ", std::string("\0GREENRUN_STATS=1\0", 18), '\0');
+  std::string entry(1, '\0');
+  entry += assignment;
+  entry += '\0';
+  bool started = file_contains(parent + "/maps", our_maps_suffix(), '\n') &&
+                 file_contains(parent + "/environ", entry, '\0');
   errno = saved_errno;
-  return prints;
+  return started;
 }
+
+bool parent_prints_stats() { return parent_started_with("GREENRUN_STATS=1"); }
 
 }  // namespace greenrun::preload

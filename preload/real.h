@@ -173,6 +173,8 @@ inline constexpr Function<decltype(&::socketpair)> socketpair{"socketpair"};
 inline constexpr Function<decltype(&::accept)> accept{"accept"};
 inline constexpr Function<decltype(&::accept4)> accept4{"accept4"};
 inline constexpr Function<decltype(&::connect)> connect{"connect"};
+inline constexpr Function<decltype(&::bind)> bind{"bind"};
+inline constexpr Function<decltype(&::getsockopt)> getsockopt{"getsockopt"};
 inline constexpr Function<decltype(&::shutdown)> shutdown{"shutdown"};
 inline constexpr Function<decltype(&::setsockopt)> setsockopt{"setsockopt"};
 inline constexpr Function<decltype(&::read)> read{"read"};

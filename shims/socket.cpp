@@ -14,6 +14,7 @@
 #include "fd_shim.h"
 #include "posix_thread.h"
 #include "real.h"
+#include "reuseport.h"
 #include "threadpool.h"
 
 namespace greenrun::shim {
@@ -130,6 +131,7 @@ GREENRUN_EXPORT int shutdown(int fd, int how) noexcept {
 GREENRUN_EXPORT int setsockopt(int fd, int level, int name, const void* value,
                                socklen_t length) noexcept {
   int rc = real::setsockopt(fd, level, name, value, length);
+  if (rc == 0 && level == SOL_SOCKET && name == SO_REUSEPORT) shim::program_set_reuseport(fd);
   if (rc == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
       rt::on_green_thread(rt::CallFamily::io)) {
     rt::FdEntry* e = shim::table().entry(fd);
