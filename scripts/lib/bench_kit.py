@@ -31,6 +31,12 @@ def arg_parser(description, library=False):
     return ap
 
 
+def install_deps(packages):
+    """Installs the Debian packages given, and greenrun's own, if any are missing
+    (scripts/install-deps; asks apt only then)."""
+    subprocess.run([os.path.join(ROOT, "scripts", "install-deps"), *packages], check=True)
+
+
 def build(build_dir, targets, who):
     """Builds `targets` in `build_dir` (relative to the checkout, or absolute). A new directory
     gets its own configuration with -Dtests=false, so the benchmarks build even while unit
