@@ -77,7 +77,13 @@ long futex(std::atomic<int>* word, int op, int value) {
   return syscall(SYS_futex, reinterpret_cast<int*>(word), op, value, nullptr, nullptr, 0);
 }
 
+// glibc's own signals, SIGCANCEL (32) and SIGSETXID (33), are never blocked, as
+// pthread_sigmask keeps them: setuid() and its kin signal every thread of the process with
+// SIGSETXID and wait until each has taken it, so a carrier blocking it would hang them forever.
+constexpr std::uint64_t kGlibcSignals = (std::uint64_t{1} << (32 - 1)) | (std::uint64_t{1} << (33 - 1));
+
 void set_kernel_mask(std::uint64_t mask) {
+  mask &= ~kGlibcSignals;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, nullptr, sizeof mask);
 }
 
