@@ -735,8 +735,94 @@ def case_siege(c):
            f"{rates[1]} green")
 
 
+def memcached_pid(port):
+    """The pid the memcached answering a new connection on `port` reports in `stats`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+            conn.sendall(b"stats\r\n")
+            data = b""
+            while not data.endswith(b"END\r\n"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return None
+    for line in data.split(b"\r\n"):
+        if line.startswith(b"STAT pid "):
+            return int(line.split()[2])
+    return None
+
+
+def case_memcached_workers(c):
+    """greenrun --workers 2 memcached: two copies bind one port (natively a second memcached on
+    it fails), new connections reach both (each answers `stats` with its own pid), every copy's
+    threads are green, and SIGTERM to the launcher stops both with memcached's own status."""
+    memcached = require("memcached", "memcached")
+    launcher = os.path.join(os.path.dirname(c.preload_env["LD_PRELOAD"]), "greenrun")
+    port = free_port()
+    argv = [memcached, "-t", "2", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-u",
+            user_name()]
+    # Natively: one memcached serves the port and a second one cannot bind it.
+    first = Daemon("memcached: native", argv, c.native_env)
+    try:
+        if not wait_until(lambda: can_connect("127.0.0.1", port), first, 5):
+            c.fail("memcached: native: no connection within 5 s" + wrong_case("native"))
+            return
+        second = run("memcached, a second one on the port: native", argv, c.native_env, 5)
+        c.runs.append(second)
+        if second.killed or second.status == 0:
+            c.fail(f"{second.label}: {second.describe()}, expected it to fail to bind"
+                   + wrong_case("native"))
+        native_pids = {memcached_pid(port) for _ in range(40)}
+    finally:
+        first.child.send_signal(signal.SIGTERM)
+        native = first.finish(timeout=5)
+        c.runs.append(native)
+    with tempfile.TemporaryDirectory(prefix="greenrun-workers-") as tmp:
+        port = free_port()
+        argv[argv.index("-p") + 1] = str(port)
+        daemon = Daemon("greenrun --workers 2 memcached: preload",
+                        [launcher, "--workers", "2", f"--stats={tmp}/stats.%p", "--", *argv],
+                        c.native_env)
+        try:
+            if not wait_until(lambda: can_connect("127.0.0.1", port), daemon, 5):
+                c.fail("greenrun --workers 2 memcached: no connection within 5 s")
+                pids = set()
+            else:
+                time.sleep(0.3)  # both copies up (the first may accept alone for a moment)
+                pids = {memcached_pid(port) for _ in range(40)}
+        finally:
+            daemon.child.send_signal(signal.SIGTERM)
+            green = daemon.finish(timeout=8)
+            c.runs.append(green)
+        created = []
+        for name in sorted(os.listdir(tmp)):
+            with open(os.path.join(tmp, name)) as f:
+                m = THREADS_CREATED.search(f.read())
+            created.append(int(m.group(1)) if m else None)
+    print(f"memcached pids answering 40 connections: natively {sorted(native_pids)}, "
+          f"--workers 2 {sorted(p for p in pids if p)}; threads created per copy {created}")
+    c.note(f"40 new connections reached {len(native_pids - {None})} memcached natively, "
+           f"{len(pids - {None})} copies with --workers 2; threads created per copy {created}")
+    if len(native_pids - {None}) != 1:
+        c.fail(f"memcached: native: {len(native_pids - {None})} pids answered, expected 1"
+               + wrong_case("native"))
+    if len(pids - {None}) != 2 or None in pids:
+        c.fail(f"greenrun --workers 2: connections reached pids {sorted(map(str, pids))}, "
+               "expected both copies")
+    if len(created) != 2 or any(n is None or n < 2 for n in created):
+        c.fail(f"greenrun --workers 2: statistics files of the copies give threads created "
+               f"{created}, want two files with at least 2 threads each")
+    if green.killed or green.status != native.status:
+        c.fail(f"{green.label}: {green.describe()} after SIGTERM, natively {native.describe()}")
+    if green.stderr.strip():
+        c.fail(f"{green.label}: unexpected stderr:\n{green.stderr}")
+
+
 CASES = {
     "memcached": case_memcached,
+    "memcached_workers": case_memcached_workers,
     "nginx_aio_threads": case_nginx_aio_threads,
     "siege": case_siege,
 }
