@@ -4,6 +4,7 @@ natively and with libgreenrun.so in LD_PRELOAD, compare what a user would see, a
 its threads were green (GREENRUN_STATS's "threads created", or OS threads in /proc)."""
 import argparse
 import difflib
+import hashlib
 import http.client
 import http.server
 import os
@@ -252,6 +253,27 @@ class Daemon:
         self.out.close()
         self.err.close()
         return r
+
+
+def can_connect(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wrong_case(label):
+    """What a failure of a native run adds: the case, not greenrun, is wrong."""
+    return " (the case itself is wrong on this machine)" if "native" in label else ""
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for piece in iter(lambda: f.read(1 << 20), b""):
+            h.update(piece)
+    return h.hexdigest()
 
 
 def wait_until(ready, daemon, seconds):

@@ -39,24 +39,7 @@ def scratch_directory(prefix):
     return d
 
 
-def can_connect(host, port):
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
-
-def wrong_case(label):
-    return " (the case itself is wrong on this machine)" if "native" in label else ""
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for piece in iter(lambda: f.read(MIB), b""):
-            h.update(piece)
-    return h.hexdigest()
 
 
 def tree(directory):

@@ -18,23 +18,11 @@ import threading
 from compat_kit import *  # noqa: F401,F403  (Run, Case, run, require, diff, kill_group, ...)
 
 
-# ---- helpers (free_port, Daemon and wait_until are compat_kit's) ----
-
-def can_connect(host, port):
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
+# ---- helpers (free_port, Daemon, wait_until, can_connect and wrong_case are compat_kit's) ----
 
 def user_name():
     # memcached refuses to run as root without -u; as anyone else -u is ignored.
     return pwd.getpwuid(os.geteuid()).pw_name
-
-
-def wrong_case(label):
-    return " (the case itself is wrong on this machine)" if "native" in label else ""
 
 
 # ---- memcached -t 4 under a Python client with 50 connections ----

@@ -63,13 +63,6 @@ def make_text(path, mib, seed):
             written += len(chunk)
 
 
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for piece in iter(lambda: f.read(MIB), b""):
-            h.update(piece)
-    return h.hexdigest()
-
 
 def stats_tables(directory):
     """{pid: the statistics table} of every file GREENRUN_STATS=DIRECTORY/%p wrote."""
