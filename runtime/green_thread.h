@@ -63,6 +63,12 @@ struct RemoteTask {
 // The fields a switch touches come first, so that they share as few cache lines as possible.
 struct Carrier;
 
+// A thread preempted this many times in a row within kSpinLoopBytes of code is spin-waiting for
+// another (redis's I/O threads spin on atomics): it gets a short slice, so that the thread it
+// waits for runs sooner (preemption.cpp).
+constexpr std::uint8_t kSpinLooks = 2;
+constexpr std::uintptr_t kSpinLoopBytes = 256;
+
 struct GreenThread {
   Context context;
   Hub* hub = nullptr;
@@ -110,6 +116,10 @@ struct GreenThread {
   void* posix = nullptr;              // the preload's pthread record, when there is one
   void (*on_free)(GreenThread*) = nullptr;  // API cleanup before the struct is deleted
   char name[32] = {};
+  // Preemption (preemption.cpp), on the loop's OS thread only: where it was last preempted, and
+  // how many preemptions in a row found it in the same few bytes of code (a spin-wait).
+  std::uintptr_t preempted_pc = 0;
+  std::uint8_t spin_looks = 0;
 
   bool started() const { return state != ThreadState::created; }
   bool dead() const { return state == ThreadState::dead; }

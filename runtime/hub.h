@@ -51,6 +51,12 @@ class Hub {
   // (a thread with TLS of its own is not in the shared slot).
   GreenThread* const* running_slot() const { return &running_; }
   void set_running(GreenThread* t) { running_ = t; }
+  // Whether the running thread has been seen spin-waiting (preemption.cpp): the monitor then
+  // gives it a short slice. Written at each switch, read by the monitor.
+  bool spinner_running() const { return spinner_running_.load(std::memory_order_relaxed); }
+  void set_spinner_running(bool spinning) {
+    spinner_running_.store(spinning, std::memory_order_relaxed);
+  }
   GreenThread* hub_thread() { return hub_thread_; }
   ExceptionState* exception_state() { return exception_state_; }
   int* errno_location() { return errno_location_; }  // this OS thread's errno
@@ -193,6 +199,7 @@ class Hub {
   std::atomic<bool> idle_{false};
   Nanos armed_for_ = kNever;
   bool polling_ = false;
+  std::atomic<bool> spinner_running_{false};
 };
 
 // Declared in green_thread.h.
@@ -214,6 +221,7 @@ inline void switch_to(GreenThread* target) {
   }
   if (!target->own_tls) *hub->shared_current() = target;
   hub->set_running(target);
+  hub->set_spinner_running(target->spin_looks >= kSpinLooks);
   if (hub->moved()) [[unlikely]] hub->give_malloc_state(target);
   if (target->tls != self->tls) write_thread_pointer(target->tls);
   context_switch(self->context, target->context);

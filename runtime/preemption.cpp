@@ -66,6 +66,9 @@ struct Preemption {
 };
 Preemption* g = nullptr;
 
+// The slice of a thread seen spinning (kSpinLooks in green_thread.h).
+constexpr Nanos kSpinSlice = 200'000;
+
 bool unsafe_name(const char* name, std::uintptr_t base) {
   if (base == g->self_base) return true;
   if (!name || !*name) return false;  // the executable: the program's own code
@@ -166,7 +169,10 @@ void* monitor(void*) {
       continue;
     }
     idle_looks = 0;
-    tick = busy_tick;
+    // A thread seen spinning gets a short slice, and the monitor looks often enough to end it.
+    const bool spinner = p.slice > kSpinSlice && p.hub->spinner_running();
+    const Nanos slice = spinner ? kSpinSlice : p.slice;
+    tick = spinner && kSpinSlice / 2 < busy_tick ? kSpinSlice / 2 : busy_tick;
     if (switches != last) {
       last = switches;
       since = now;
@@ -174,7 +180,7 @@ void* monitor(void*) {
     }
     const Nanos held = now - since;
     const bool may_hand_off = handoff && held >= handoff;
-    const bool may_preempt = p.slice && held >= p.slice;
+    const bool may_preempt = p.slice && held >= slice;
     if (!may_hand_off && !may_preempt) continue;
     // Libraries loaded since the last look (dlopen) may be ones never to preempt in.
     unsigned long long loads = 0;
@@ -292,6 +298,11 @@ void on_preemption_signal(siginfo_t*, void* context) {
   greg_t* regs = uc->uc_mcontext.gregs;
   const auto pc = static_cast<std::uintptr_t>(regs[REG_RIP]);
   if (in_unsafe_code(pc)) return;
+  // Caught in the same few bytes as last time: a loop that polls memory (compute moves on).
+  const std::uintptr_t distance = pc > t->preempted_pc ? pc - t->preempted_pc : t->preempted_pc - pc;
+  t->preempted_pc = pc;
+  if (distance >= kSpinLoopBytes) t->spin_looks = 0;
+  else if (t->spin_looks < 255) ++t->spin_looks;
   // Enter greenrun_async_preempt as if called from the interrupted instruction, below the
   // red zone; it returns there with `ret 128`.
   auto* sp = reinterpret_cast<std::uintptr_t*>(static_cast<std::uintptr_t>(regs[REG_RSP]) - 128);
