@@ -4,12 +4,9 @@
  * that mutex when fork happens. Natively the child's unlock frees it and the child can lock it;
  * greenrun must not hand it to the waiter, a thread that does not exist in the child (it did
  * before its fork child handler ran ahead of the program's: the child's next lock blocked forever). */
+#include "progs.h"
+
 #include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static void lock(void) { pthread_mutex_lock(&m); }
@@ -41,20 +38,8 @@ int main(void) {
     unlock();
     _exit(0);
   }
-  int status = 0;
-  pid_t done = 0;
-  for (int i = 0; i < 200 && done == 0; ++i) {
-    done = waitpid(pid, &status, WNOHANG);
-    if (done == 0) usleep(10000);
-  }
-  if (done == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    puts("child: still blocked in pthread_mutex_lock after 2 s (killed)");
-  } else {
-    printf("child: exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  }
+  const int killed = reap_child_or_kill(pid);
   pthread_join(h, NULL);
   pthread_join(w, NULL);
-  return done == 0;
+  return killed;
 }

@@ -2,11 +2,9 @@
  * child unlocks and relocks it (allowed: the child's own thread owns it). Natively the child's
  * unlock frees it; greenrun must not hand it to the waiter, which does not exist in the child
  * (it did: the child's relock then blocked forever). */
+#include "progs.h"
+
 #include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 
@@ -27,20 +25,8 @@ int main(void) {
     pthread_mutex_lock(&m);
     _exit(0);
   }
-  int status = 0;
-  pid_t done = 0;
-  for (int i = 0; i < 200 && done == 0; ++i) {
-    done = waitpid(pid, &status, WNOHANG);
-    if (done == 0) usleep(10000);
-  }
-  if (done == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    puts("child: still blocked in pthread_mutex_lock after 2 s (killed)");
-  } else {
-    printf("child: exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  }
+  const int killed = reap_child_or_kill(pid);
   pthread_mutex_unlock(&m);
   pthread_join(w, NULL);
-  return done == 0;
+  return killed;
 }

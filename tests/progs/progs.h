@@ -15,8 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Line-buffered stdout, so a run the runner has to kill still shows how far it got. */
 __attribute__((constructor)) static void progs_line_buffered_stdout(void) {
@@ -148,6 +151,25 @@ static inline void property(const char* key, long long value) {
 static inline void report_os_threads(void) {
   note_os_threads();
   property("os_threads", __atomic_load_n(&progs_max_os_threads, __ATOMIC_RELAXED));
+}
+
+/* Waits up to 2 s for fork child `pid`, printing "child: exit N", or kills it and prints that
+ * it was still blocked in pthread_mutex_lock. Returns 1 when it had to be killed. */
+static inline int reap_child_or_kill(pid_t pid) {
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 200 && done == 0; ++i) {
+    done = waitpid(pid, &status, WNOHANG);
+    if (done == 0) usleep(10000);
+  }
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    puts("child: still blocked in pthread_mutex_lock after 2 s (killed)");
+    return 1;
+  }
+  printf("child: exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return 0;
 }
 
 /* A TCP listener on 127.0.0.1 at a port the kernel picks (`type_flags` as for socket(), e.g.
